@@ -1,0 +1,43 @@
+"""The domain model of a CDMO network and its sponsors' work. Standard library only."""
+
+from opencdmo.domain.batches import FINAL_STATUSES, TRANSITIONS, Batch, BatchStatus
+from opencdmo.domain.families import ProductFamily
+from opencdmo.domain.network import (
+    ChangeoverRule,
+    Construction,
+    DowntimeWindow,
+    ScaleUnit,
+    Site,
+    Suite,
+    SuiteKind,
+)
+from opencdmo.domain.orders import Order
+from opencdmo.domain.processes import ProcessTemplate, Stage, SuiteDuration
+from opencdmo.domain.scenario import Scenario, suites_able_to_run
+from opencdmo.domain.sponsors import Modality, Phase, Program, Sponsor, SponsorSize
+
+__all__ = [
+    "FINAL_STATUSES",
+    "TRANSITIONS",
+    "Batch",
+    "BatchStatus",
+    "ChangeoverRule",
+    "Construction",
+    "DowntimeWindow",
+    "Modality",
+    "Order",
+    "Phase",
+    "ProcessTemplate",
+    "ProductFamily",
+    "Program",
+    "ScaleUnit",
+    "Scenario",
+    "Site",
+    "Sponsor",
+    "SponsorSize",
+    "Stage",
+    "Suite",
+    "SuiteDuration",
+    "SuiteKind",
+    "suites_able_to_run",
+]
