@@ -1,0 +1,167 @@
+"""Repositories: the only code that queries tables. Sponsor-owned queries are filtered by the caller's scope.
+
+A :class:`Scope` says whose rows the caller may see: CDMO staff see every sponsor; a sponsor user only their
+own. The filter is applied here, where data is queried, so no list, count or export can leak another
+sponsor's rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from opencdmo import domain
+from opencdmo.adapters import orm
+from opencdmo.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose data a caller may see. ``sponsor_id=None`` means every sponsor (CDMO staff)."""
+
+    sponsor_id: int | None = None
+
+    @classmethod
+    def staff(cls) -> Scope:
+        return cls(sponsor_id=None)
+
+    def filter(self, statement: Select[Any], sponsor_column: Any) -> Select[Any]:
+        return statement if self.sponsor_id is None else statement.where(sponsor_column == self.sponsor_id)
+
+
+class SqlAlchemyRepository:
+    def __init__(self, session: Session, scope: Scope) -> None:
+        self.session = session
+        self.scope = scope
+
+    def _all(self, statement: Select[Any]) -> list[Any]:
+        return list(self.session.scalars(statement).unique())
+
+
+class ProductFamilyRepository(SqlAlchemyRepository):
+    def add(self, family: domain.ProductFamily) -> None:
+        self.session.add(family)
+
+    def list(self) -> list[domain.ProductFamily]:
+        return self._all(select(domain.ProductFamily).order_by(orm.product_families.c.id))
+
+
+class ProcessRepository(SqlAlchemyRepository):
+    def add(self, process: domain.ProcessTemplate) -> None:
+        self.session.add(process)
+
+    def list(self) -> list[domain.ProcessTemplate]:
+        statement = (
+            select(domain.ProcessTemplate)
+            .options(
+                selectinload(orm.attribute(domain.ProcessTemplate, "stages")).selectinload(
+                    orm.attribute(domain.Stage, "suite_durations")
+                )
+            )
+            .order_by(orm.process_templates.c.id)
+        )
+        return self._all(statement)
+
+
+class SiteRepository(SqlAlchemyRepository):
+    def add(self, site: domain.Site) -> None:
+        self.session.add(site)
+
+    def list(self) -> list[domain.Site]:
+        suites = selectinload(orm.attribute(domain.Site, "suites"))
+        statement = (
+            select(domain.Site)
+            .options(
+                suites.selectinload(orm.attribute(domain.Suite, "changeovers")),
+                suites.selectinload(orm.attribute(domain.Suite, "downtime")),
+            )
+            .order_by(orm.sites.c.id)
+        )
+        return self._all(statement)
+
+
+class SponsorRepository(SqlAlchemyRepository):
+    def add(self, sponsor: domain.Sponsor) -> None:
+        self.session.add(sponsor)
+
+    def list(self) -> list[domain.Sponsor]:
+        statement = select(domain.Sponsor).order_by(orm.sponsors.c.id)
+        return self._all(self.scope.filter(statement, orm.sponsors.c.id))
+
+
+class ProgramRepository(SqlAlchemyRepository):
+    def add(self, program: domain.Program) -> None:
+        self.session.add(program)
+
+    def list(self) -> list[domain.Program]:
+        statement = select(domain.Program).order_by(orm.programs.c.id)
+        return self._all(self.scope.filter(statement, orm.programs.c.sponsor_id))
+
+
+class OrderRepository(SqlAlchemyRepository):
+    def add(self, order: domain.Order) -> None:
+        self.session.add(order)
+
+    def list(self) -> list[domain.Order]:
+        statement = (
+            select(domain.Order).options(selectinload(orm.attribute(domain.Order, "batches"))).order_by(orm.orders.c.id)
+        )
+        return self._all(self.scope.filter(statement, orm.orders.c.sponsor_id))
+
+
+class BatchRepository(SqlAlchemyRepository):
+    def get(self, lot_number: str) -> domain.Batch | None:
+        statement = select(domain.Batch).where(orm.batches.c.lot_number == lot_number)
+        found: list[domain.Batch] = self._all(self.scope.filter(statement, orm.batches.c.sponsor_id))
+        return found[0] if found else None
+
+    def count_by_status(self) -> Counter[domain.BatchStatus]:
+        statement = self.scope.filter(
+            select(orm.batches.c.status, func.count()).group_by(orm.batches.c.status),
+            orm.batches.c.sponsor_id,
+        )
+        return Counter({domain.BatchStatus(status): int(count) for status, count in self.session.execute(statement)})
+
+
+# Children before parents, so deleting everything never trips a foreign key.
+_TABLES_TO_CLEAR = (
+    orm.batches,
+    orm.orders,
+    orm.programs,
+    orm.sponsors,
+    orm.stage_suite_durations,
+    orm.process_stages,
+    orm.process_templates,
+    orm.changeover_rules,
+    orm.downtime_windows,
+    orm.suites,
+    orm.sites,
+    orm.product_families,
+)
+
+
+class ScenarioStore(SqlAlchemyRepository):
+    """Whole-database questions for import and status; only CDMO staff may use it."""
+
+    def row_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table in _TABLES_TO_CLEAR:
+            statement = select(func.count()).select_from(table)
+            if table in orm.SPONSOR_OWNED_TABLES:
+                statement = self.scope.filter(statement, table.c.sponsor_id)
+            counts[table.name] = int(self.session.scalar(statement) or 0)
+        return counts
+
+    def is_empty(self) -> bool:
+        return not any(self.row_counts().values())
+
+    def clear(self) -> None:
+        if self.scope.sponsor_id is not None:
+            raise Forbidden("only CDMO staff may clear the database")
+        for table in _TABLES_TO_CLEAR:
+            self.session.execute(delete(table))
+        self.session.expunge_all()

@@ -1,0 +1,66 @@
+"""The SQLAlchemy unit of work: one session, one transaction, repositories bound to the caller's scope."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from opencdmo.adapters import repositories
+from opencdmo.adapters.repositories import Scope
+from opencdmo.errors import Conflict
+from opencdmo.services.unit_of_work import UnitOfWork
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    def __init__(self, session_factory: sessionmaker[Session], scope: Scope | None = None) -> None:
+        self.session_factory = session_factory
+        self.scope = scope or Scope.staff()
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it in a 'with' block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        session = self.session_factory()
+        self._session = session
+        self.product_families = repositories.ProductFamilyRepository(session, self.scope)
+        self.processes = repositories.ProcessRepository(session, self.scope)
+        self.sites = repositories.SiteRepository(session, self.scope)
+        self.sponsors = repositories.SponsorRepository(session, self.scope)
+        self.programs = repositories.ProgramRepository(session, self.scope)
+        self.orders = repositories.OrderRepository(session, self.scope)
+        self.batches = repositories.BatchRepository(session, self.scope)
+        self.store = repositories.ScenarioStore(session, self.scope)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, traceback)
+        finally:
+            self.session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except IntegrityError as error:
+            self.session.rollback()
+            raise Conflict(f"the change clashes with stored data: {error.orig}") from None
+
+    def rollback(self) -> None:
+        # Detach first: a rollback would expire every loaded object, and the use case's caller still reads
+        # them (an export, a summary) after the session is gone. Many-to-one links load eagerly and
+        # collections are loaded by the repositories, so detached objects are complete.
+        self.session.expunge_all()
+        self.session.rollback()

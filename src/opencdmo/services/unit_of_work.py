@@ -1,0 +1,70 @@
+"""The unit of work: one transaction, the repositories that work inside it, and the caller's scope.
+
+Use cases open it with ``with uow:``, read and write through its repositories and call :meth:`commit`;
+leaving the block without committing rolls everything back, so a failed use case changes nothing.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import Counter
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
+
+from opencdmo import domain
+
+T = TypeVar("T")
+
+
+class Collection(Protocol[T]):
+    """A repository that adds records and lists those the caller's scope may see, in insertion order."""
+
+    def add(self, item: T, /) -> None: ...
+
+    def list(self) -> list[T]: ...
+
+
+class BatchLookup(Protocol):
+    def get(self, lot_number: str) -> domain.Batch | None: ...
+
+    def count_by_status(self) -> Counter[domain.BatchStatus]: ...
+
+
+class Store(Protocol):
+    """Whole-database questions: what is stored, and wiping it for a replacing import."""
+
+    def row_counts(self) -> dict[str, int]: ...
+
+    def is_empty(self) -> bool: ...
+
+    def clear(self) -> None: ...
+
+
+class UnitOfWork(abc.ABC):
+    product_families: Collection[domain.ProductFamily]
+    processes: Collection[domain.ProcessTemplate]
+    sites: Collection[domain.Site]
+    sponsors: Collection[domain.Sponsor]
+    programs: Collection[domain.Program]
+    orders: Collection[domain.Order]
+    batches: BatchLookup
+    store: Store
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Make every change of this unit of work durable at once."""
+
+    @abc.abstractmethod
+    def rollback(self) -> None:
+        """Discard every change not yet committed (a no-op after commit)."""

@@ -1,0 +1,89 @@
+"""Shared fixtures: the mapped domain, databases (SQLite always, PostgreSQL when configured) and scenarios.
+
+PostgreSQL tests run whenever OPENCDMO_TEST_POSTGRES_URL is set (CI sets it); each test gets a schema of its
+own, dropped afterwards, so tests never see each other's rows and the server's database stays clean.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from opencdmo.adapters import db, orm
+from opencdmo.bootstrap import App, bootstrap
+from opencdmo.config import Settings
+
+POSTGRES_URL_VARIABLE = "OPENCDMO_TEST_POSTGRES_URL"
+REPOSITORY = Path(__file__).resolve().parent.parent
+SAMPLE_SCENARIO = REPOSITORY / "docs" / "examples" / "small-network.yaml"
+
+# Domain objects must be created after the mapping exists to be storable, so map once before any test.
+orm.start_mappers()
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_url():
+        return f"PostgreSQL tests: on ({POSTGRES_URL_VARIABLE} is set)"
+    return f"PostgreSQL tests: SKIPPED, set {POSTGRES_URL_VARIABLE} to run them (CI does)"
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+def _postgres_schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each backend, as a URL (so CLI tests can pass it through the environment)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'opencdmo.sqlite3'}"
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db.parse_url(base))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(base, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[App]:
+    """The application on a migrated, empty database of each backend."""
+    application = bootstrap(Settings(database_url=database_url))
+    db.upgrade(application.engine)
+    yield application
+    application.engine.dispose()
+
+
+@pytest.fixture
+def sample_text() -> str:
+    return SAMPLE_SCENARIO.read_text(encoding="utf-8")

@@ -1,0 +1,99 @@
+"""In-memory fakes of the ports, for service tests that need no database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Generic, TypeVar
+
+from opencdmo import domain
+from opencdmo.services.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+class FakeCollection(Generic[T]):
+    def __init__(self) -> None:
+        self.items: list[T] = []
+
+    def add(self, item: T, /) -> None:
+        self.items.append(item)
+
+    def list(self) -> list[T]:
+        return list(self.items)
+
+
+class FakeBatches:
+    def __init__(self, orders: FakeCollection[domain.Order]) -> None:
+        self.orders = orders
+
+    def _all(self) -> list[domain.Batch]:
+        return [batch for order in self.orders.items for batch in order.batches]
+
+    def get(self, lot_number: str) -> domain.Batch | None:
+        return next((batch for batch in self._all() if batch.lot_number == lot_number), None)
+
+    def count_by_status(self) -> Counter[domain.BatchStatus]:
+        return Counter(batch.status for batch in self._all())
+
+
+class FakeStore:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def row_counts(self) -> dict[str, int]:
+        uow = self.uow
+        orders = uow.orders.items
+        return {
+            "sites": len(uow.sites.items),
+            "suites": sum(len(site.suites) for site in uow.sites.items),
+            "product_families": len(uow.product_families.items),
+            "process_templates": len(uow.processes.items),
+            "sponsors": len(uow.sponsors.items),
+            "programs": len(uow.programs.items),
+            "orders": len(orders),
+            "batches": sum(len(order.batches) for order in orders),
+        }
+
+    def is_empty(self) -> bool:
+        return not any(self.row_counts().values())
+
+    def clear(self) -> None:
+        for collection in self.uow.collections():
+            collection.items.clear()
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """Keeps records in lists; `committed` counts commits, and a rollback restores the last committed state."""
+
+    def __init__(self) -> None:
+        self.product_families: FakeCollection[domain.ProductFamily] = FakeCollection()
+        self.processes: FakeCollection[domain.ProcessTemplate] = FakeCollection()
+        self.sites: FakeCollection[domain.Site] = FakeCollection()
+        self.sponsors: FakeCollection[domain.Sponsor] = FakeCollection()
+        self.programs: FakeCollection[domain.Program] = FakeCollection()
+        self.orders: FakeCollection[domain.Order] = FakeCollection()
+        self.batches = FakeBatches(self.orders)
+        self.store = FakeStore(self)
+        self.committed = 0
+        self._snapshot = self._take_snapshot()
+
+    def collections(self) -> list[FakeCollection[object]]:
+        return [
+            self.product_families,  # type: ignore[list-item]
+            self.processes,  # type: ignore[list-item]
+            self.sites,  # type: ignore[list-item]
+            self.sponsors,  # type: ignore[list-item]
+            self.programs,  # type: ignore[list-item]
+            self.orders,  # type: ignore[list-item]
+        ]
+
+    def _take_snapshot(self) -> list[list[object]]:
+        return [list(collection.items) for collection in self.collections()]
+
+    def commit(self) -> None:
+        self.committed += 1
+        self._snapshot = self._take_snapshot()
+
+    def rollback(self) -> None:
+        for collection, items in zip(self.collections(), self._snapshot, strict=True):
+            collection.items[:] = items
