@@ -1,0 +1,154 @@
+"""The `opencdmo` command line, end to end on each database: exit codes, messages, files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+from opencdmo import cli
+from opencdmo.adapters import scenario_file
+from opencdmo.cli import app
+from tests.conftest import SAMPLE_SCENARIO
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
+    # Wide consoles, so that tables are not squeezed to the 80 columns rich assumes without a terminal.
+    monkeypatch.setattr(cli, "out", Console(width=200))
+    monkeypatch.setattr(cli, "err", Console(width=200, stderr=True))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_init_import_status_export(run: Run, tmp_path: Path) -> None:
+    assert run("init").exit_code == 0
+    empty = run("status")
+    assert empty.exit_code == 0
+    assert "the database is empty" in empty.stdout
+
+    imported = run("import", str(SAMPLE_SCENARIO))
+    assert imported.exit_code == 0, imported.stderr
+    assert "2 sites, 6 suites, 2 sponsors, 3 programs, 3 orders, 7 batches" in imported.stdout
+
+    status = run("status")
+    assert "Northwind Biologics" in status.stdout
+    assert "Site D Rockville" in status.stdout
+    assert "2 planned" in status.stdout
+
+    output = tmp_path / "export.yaml"
+    exported = run("export", "-o", str(output))
+    assert exported.exit_code == 0, exported.stderr
+    canonical = scenario_file.dump_scenario(scenario_file.read_scenario(SAMPLE_SCENARIO))
+    assert output.read_text(encoding="utf-8") == canonical
+
+
+def test_status_as_json(run: Run) -> None:
+    run("init")
+    run("import", str(SAMPLE_SCENARIO))
+    result = run("status", "--json")
+    document = json.loads(result.stdout)
+    assert document["row_counts"]["batches"] == 7
+    assert document["batches_by_status"]["in-qc"] == 1
+    assert document["sponsors"][1]["name"] == "Helix Vaccines"
+
+
+def test_a_bad_file_exits_2_names_the_place_and_changes_nothing(run: Run, tmp_path: Path) -> None:
+    run("init")
+    run("import", str(SAMPLE_SCENARIO))
+    before = tmp_path / "before.yaml"
+    run("export", "-o", str(before))
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        SAMPLE_SCENARIO.read_text(encoding="utf-8").replace("program: HXV-7", "program: HXV-8"), encoding="utf-8"
+    )
+    result = run("import", "--replace", str(broken))
+    assert result.exit_code == 2
+    assert f"{broken}: orders[2].program: unknown program of 'Helix Vaccines' 'HXV-8'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+    after = tmp_path / "after.yaml"
+    run("export", "-o", str(after))
+    assert after.read_text(encoding="utf-8") == before.read_text(encoding="utf-8")
+
+
+def test_malformed_yaml_and_missing_files_exit_2(run: Run, tmp_path: Path) -> None:
+    run("init")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("opencdmo_scenario: 1\nsites: [\n", encoding="utf-8")
+    result = run("import", str(broken))
+    assert result.exit_code == 2
+    assert "not valid YAML" in result.stderr
+    missing = run("import", str(tmp_path / "absent.yaml"))
+    assert missing.exit_code == 2
+    assert "no such file" in missing.stderr
+    assert "the database is empty" in run("status").stdout
+
+
+def test_importing_over_a_network_needs_replace(run: Run) -> None:
+    run("init")
+    run("import", str(SAMPLE_SCENARIO))
+    again = run("import", str(SAMPLE_SCENARIO))
+    assert again.exit_code == 1
+    assert "--replace" in again.stderr
+    assert run("import", "--replace", str(SAMPLE_SCENARIO)).exit_code == 0
+
+
+def test_commands_before_init_say_what_to_do(run: Run) -> None:
+    result = run("status")
+    assert result.exit_code == 1
+    assert "run 'opencdmo init' first" in result.stderr
+
+
+def test_export_to_an_unwritable_place_is_an_input_error(run: Run, tmp_path: Path) -> None:
+    run("init")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    result = run("export", "-o", str(blocker / "inside.yaml"))
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr
+
+
+def test_an_unsupported_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENCDMO_DATABASE_URL", "mysql://root@localhost/test")
+    result = CliRunner().invoke(app, ["init"])
+    assert result.exit_code == 1
+    assert "unsupported database 'mysql'" in result.stderr
+
+
+def test_an_internal_error_is_a_message_not_a_traceback(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("init")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli.scenarios, "summarise", broken)
+    result = run("status")
+    assert result.exit_code == cli.EXIT_BUG
+    assert "internal error (RuntimeError: disk on fire)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_installed_command_runs_as_a_module(tmp_path: Path) -> None:
+    env = {**os.environ, "OPENCDMO_DATA_DIR": str(tmp_path)}
+    env.pop("OPENCDMO_DATABASE_URL", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "opencdmo", "init"], env=env, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "opencdmo.sqlite3").exists()
