@@ -208,7 +208,7 @@ class _Builder:
         self.processes: dict[str, domain.ProcessTemplate] = {}
         self.suites: dict[str, domain.Suite] = {}
         self.sponsors: dict[str, domain.Sponsor] = {}
-        self.programs: dict[tuple[str, str], domain.Program] = {}
+        self.programs: dict[str, dict[str, domain.Program]] = {}  # sponsor name → program name → program
         self.lots: dict[str, str] = {}
         self.order_numbers: set[str] = set()
 
@@ -353,10 +353,11 @@ class _Builder:
         with self.at(here):
             sponsor = domain.Sponsor(name=model.name, size=model.size)
         self.sponsors[sponsor.name] = sponsor
+        self.programs[sponsor.name] = programs = {}
         scenario.sponsors.append(sponsor)
         for j, program_model in enumerate(model.programs):
             program_here = f"{here}.programs[{j}]"
-            if (sponsor.name, program_model.name) in self.programs:
+            if program_model.name in programs:
                 raise self.fail(f"{program_here}.name", f"program {program_model.name!r} is defined twice")
             family = self.lookup(
                 self.families,
@@ -374,7 +375,7 @@ class _Builder:
                     product_family=family,
                     process=process,
                 )
-            self.programs[(sponsor.name, program.name)] = program
+            programs[program.name] = program
             scenario.programs.append(program)
 
     def order(self, model: OrderModel, here: str) -> domain.Order:
@@ -382,8 +383,9 @@ class _Builder:
             raise self.fail(f"{here}.number", f"order {model.number!r} is defined twice")
         self.order_numbers.add(model.number)
         sponsor = self.lookup(self.sponsors, model.sponsor, f"{here}.sponsor", "sponsor")
-        own_programs = {name: program for (owner, name), program in self.programs.items() if owner == sponsor.name}
-        program = self.lookup(own_programs, model.program, f"{here}.program", f"program of {sponsor.name!r}")
+        program = self.lookup(
+            self.programs[sponsor.name], model.program, f"{here}.program", f"program of {sponsor.name!r}"
+        )
         with self.at(here):
             order = domain.Order(
                 number=model.number,
