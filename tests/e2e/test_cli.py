@@ -152,3 +152,35 @@ def test_the_installed_command_runs_as_a_module(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "opencdmo.sqlite3").exists()
+
+
+def test_demo_loads_a_small_network_and_refuses_a_second_without_replace(run: Run) -> None:
+    run("init")
+    loaded = run("demo", "--sites", "2", "--batches", "40", "--seed", "7")
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "40 batches" in loaded.stdout
+    status = json.loads(run("status", "--json").stdout)
+    assert status["row_counts"]["batches"] == 40
+    assert len(status["sites"]) == 2
+    assert run("demo").exit_code == 1
+    assert run("demo", "--replace", "--batches", "10").exit_code == 0
+    assert json.loads(run("status", "--json").stdout)["row_counts"]["batches"] == 10
+
+
+def test_demo_write_gives_a_file_that_imports(run: Run, tmp_path: Path) -> None:
+    target = tmp_path / "demo.yaml"
+    written = run("demo", "--write", str(target), "--sites", "3", "--batches", "60")
+    assert written.exit_code == 0, written.stderr
+    run("init")
+    imported = run("import", str(target))
+    assert imported.exit_code == 0, imported.stderr
+    assert "60 batches" in imported.stdout
+    again = tmp_path / "again.yaml"
+    run("export", "-o", str(again))
+    assert again.read_text(encoding="utf-8") == target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("arguments", [["--sites", "0"], ["--sites", "101"], ["--batches", "-1"], ["--seed", "x"]])
+def test_demo_refuses_bad_flags(run: Run, arguments: list[str]) -> None:
+    result = run("demo", *arguments)
+    assert result.exit_code == 2

@@ -15,24 +15,39 @@ import pytest
 
 from opencdmo import demo, domain
 from opencdmo.adapters import scenario_file
+from opencdmo.demo import builder, catalogue, network, orderbook
 from opencdmo.errors import InputError
 
 START = date(2027, 1, 1)
 
 
-@pytest.fixture(scope="module")
-def built() -> demo._Built:
-    return demo._build(sites=5, batches=300, seed=2027, start=START, months=12, progress=None)
+END = date(2028, 1, 1)  # the end of the default twelve-month horizon
 
 
 @pytest.fixture(scope="module")
-def scenario(built: demo._Built) -> domain.Scenario:
+def built() -> builder.Built:
+    return builder.build(sites=5, batches=300, seed=2027, start=START, months=12, progress=None)
+
+
+@pytest.fixture(scope="module")
+def scenario(built: builder.Built) -> domain.Scenario:
     return built.scenario
 
 
 @pytest.fixture(scope="module")
-def large() -> domain.Scenario:
-    return demo.build_demo(sites=20, batches=5000)
+def large_built() -> builder.Built:
+    return builder.build(sites=20, batches=5000, seed=2027, start=START, months=12, progress=None)
+
+
+@pytest.fixture(scope="module")
+def large(large_built: builder.Built) -> domain.Scenario:
+    return large_built.scenario
+
+
+@pytest.fixture(params=["default", "large"], scope="module")
+def either(request: pytest.FixtureRequest) -> builder.Built:
+    """The default demo and the 20-site / 5,000-batch one, for checks that hold at both scales."""
+    return request.getfixturevalue("built" if request.param == "default" else "large_built")  # type: ignore[no-any-return]
 
 
 def _digest(scenario: domain.Scenario) -> str:
@@ -86,7 +101,7 @@ def test_twenty_sites_and_five_thousand_batches(large: domain.Scenario) -> None:
     suites = list(large.suites)
     lots = [batch.lot_number for batch in large.batches]
     assert len(large.sites) == 20
-    assert 170 <= len(suites) <= 220
+    assert 190 <= len(suites) <= 210  # "20 sites / 200 suites": later sites are larger
     assert len({suite.name for suite in suites}) == len(suites)
     assert len({site.name for site in large.sites}) == 20
     assert len(lots) == len(set(lots)) == 5000
@@ -115,6 +130,18 @@ def test_every_segment_modality_and_phase_is_present(scenario: domain.Scenario) 
     assert {program.phase for program in scenario.programs} == set(domain.Phase)
     ordered = {order.program.modality for order in scenario.orders}
     assert ordered == set(domain.Modality)
+
+
+def test_every_sponsor_orders_large_ones_most(scenario: domain.Scenario) -> None:
+    orders = Counter(order.sponsor.name for order in scenario.orders)
+    assert all(orders[sponsor.name] >= 1 for sponsor in scenario.sponsors)
+    by_size: dict[domain.SponsorSize, list[int]] = defaultdict(list)
+    for sponsor in scenario.sponsors:
+        by_size[sponsor.size].append(orders[sponsor.name])
+    large, mid, small = (sorted(by_size[size]) for size in domain.SponsorSize)
+    assert min(large) > max(small)
+    assert sum(large) / len(large) > sum(mid) / len(mid) > sum(small) / len(small)
+    assert sum(1 for count in small if count <= 2) >= len(small) / 2  # small sponsors: one or two orders
 
 
 def test_sponsors_of_every_size_large_ones_with_many_programs(scenario: domain.Scenario) -> None:
@@ -235,26 +262,89 @@ def test_due_dates_leave_at_least_the_fastest_lead_time(scenario: domain.Scenari
         assert order.due_date >= order.release_date + timedelta(days=lead), order.number
 
 
-def test_due_dates_are_tight(built: demo._Built) -> None:
-    """Due dates come from the witness plus 5-25 % of the lead time, so none has months of spare room."""
-    for order in built.scenario.orders:
-        finish = max(built.jobs[batch.lot_number].finish for batch in order.active_batches)
-        release = (order.release_date - START).days * 24
+def test_due_dates_are_tight(either: builder.Built) -> None:
+    """Due dates are the witness finish plus 5-25 % of the process's lead time: none has months of spare room."""
+    for order in either.scenario.orders:
+        process = order.program.process
+        lead = sum(stage.duration_hours for stage in process.stages) + process.qc_release_hours
+        finish = max(either.jobs[batch.lot_number].finish for batch in order.active_batches)
         due = (order.due_date - START).days * 24
-        assert finish <= due <= release + (finish - release) * 1.25 + 24, order.number
+        assert finish + 0.05 * lead <= due <= finish + 0.25 * lead + 24, order.number
 
 
-def test_the_busiest_suites_are_realistically_loaded(built: demo._Built) -> None:
+def _utilization_by_kind(built: builder.Built) -> list[tuple[float, domain.SuiteKind]]:
+    """Mean witness utilization per suite kind, busiest first."""
     by_kind: dict[domain.SuiteKind, list[float]] = defaultdict(list)
     for suite in built.scenario.suites:
         by_kind[suite.kind].append(built.utilization[suite.name])
-    busiest = max(sum(values) / len(values) for values in by_kind.values())
+    return sorted(((sum(values) / len(values), kind) for kind, values in by_kind.items()), reverse=True)
+
+
+def test_the_busiest_suites_are_realistically_loaded(built: builder.Built) -> None:
+    """The default demo loads the biologics suites most, about 55-60 % of their time running batches."""
+    kinds = _utilization_by_kind(built)
+    busiest = kinds[0][0]
     assert 0.55 <= busiest <= 0.9
+    assert {kind for _, kind in kinds[:2]} == {domain.SuiteKind.UPSTREAM, domain.SuiteKind.DOWNSTREAM}
     assert all(value <= 1 for value in built.utilization.values())
 
 
-def test_the_witness_is_a_plan_that_meets_every_due_date(built: demo._Built) -> None:
+def test_a_large_network_is_loaded_evenly_and_realistically(large_built: builder.Built) -> None:
+    """At 20 sites and 5,000 batches the busiest kinds run 70-85 % (80 % of available time is "excellent")."""
+    kinds = _utilization_by_kind(large_built)
+    assert 0.7 <= kinds[0][0] <= 0.85, kinds
+    assert kinds[1][0] >= 0.6, kinds  # not one kind carrying the order book alone
+    by_kind = {kind: value for value, kind in kinds}
+    for kind in (domain.SuiteKind.UPSTREAM, domain.SuiteKind.DOWNSTREAM, domain.SuiteKind.FORMULATION):
+        assert 0.5 <= by_kind[kind] <= 0.85, (kind, kinds)
+    assert all(value <= 1 for value in large_built.utilization.values())
+
+
+@pytest.mark.parametrize(("fixture", "days"), [("built", 75), ("large_built", 75)])
+def test_the_order_book_fits_the_horizon(fixture: str, days: int, request: pytest.FixtureRequest) -> None:
+    """Orders come due within the year plus the longest QC release and a little slack (the queues are short)."""
+    scenario = request.getfixturevalue(fixture).scenario
+    longest_release = max(process.qc_release_hours for process in scenario.processes) // 24
+    assert longest_release == 50
+    latest = max(order.due_date for order in scenario.orders)
+    assert latest <= END + timedelta(days=days), latest
+    late = sum(1 for order in scenario.orders if order.due_date > END)
+    assert late <= 0.15 * len(scenario.orders)  # long-lead orders released late in the year
+
+
+def test_a_large_order_book_is_shared_in_proportion_to_capacity() -> None:
+    """Beyond the default density every site's processes get the same share of their capacity."""
+    plans = network.site_plans(20)
+    shares = orderbook.share_out(plans, 5000, 12)
+    assert sum(sum(per_site.values()) for per_site in shares) == 5000
+    ratios = []
+    for plan, per_site in zip(plans[5:], shares[5:], strict=True):
+        assert plan.expanded
+        for row in plan.archetype.demand:
+            if row.default <= 0.75 * row.expanded:
+                ratios.append(per_site[row.process] / row.expanded)
+            else:  # already busier than the rest at the default density: keeps its default
+                assert abs(per_site[row.process] - row.default) <= 1, (plan, row)
+    assert len(ratios) >= 40
+    assert 0.7 <= min(ratios) <= max(ratios) <= 0.9
+    assert max(ratios) - min(ratios) <= 0.06, (min(ratios), max(ratios))
+    default = orderbook.share_out(network.site_plans(5), 300, 12)
+    for plan, per_site in zip(network.site_plans(5), default, strict=True):
+        assert per_site == {row.process: round(row.default) for row in plan.archetype.demand}
+
+
+def test_later_sites_are_the_larger_ones() -> None:
+    plans = network.site_plans(10)
+    assert [plan.expanded for plan in plans] == [False] * 5 + [True] * 5
+    for archetype in catalogue.ARCHETYPES:
+        first, later = archetype.suite_specs(expanded=False), archetype.suite_specs(expanded=True)
+        assert sum(spec.count for spec in later) > sum(spec.count for spec in first), archetype.letter
+        assert later[-1].kind is domain.SuiteKind.QC_LAB
+
+
+def test_the_witness_is_a_plan_that_meets_every_due_date(either: builder.Built) -> None:
     """Check the witness schedule against the domain's own rules, independently of how it was built."""
+    built = either
     scenario = built.scenario
     suites = {suite.name: suite for suite in scenario.suites}
     site_of = {suite.name: site for site in scenario.sites for suite in site.suites}
