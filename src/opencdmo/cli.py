@@ -141,7 +141,7 @@ def init() -> None:
 @app.command()
 @handle_errors
 def demo(
-    sites: Annotated[int, typer.Option(min=1, max=200, help="Number of sites.")] = 5,
+    sites: Annotated[int, typer.Option(min=1, max=100, help="Number of sites.")] = 5,
     batches: Annotated[int, typer.Option(min=0, max=100_000, help="Number of batches in the order book.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed builds the same CDMO.")] = 2027,
     write: Annotated[
