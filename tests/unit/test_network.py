@@ -142,3 +142,12 @@ def test_which_suites_can_run_a_stage() -> None:
     stage = factories.stage(capabilities=frozenset({"single-use"}))
     assert domain.suites_able_to_run(stage, [site]) == [single_use]
     assert domain.suites_able_to_run(factories.stage(capabilities=frozenset({"high-potency"})), [site]) == []
+
+
+def test_which_qc_labs_can_staff_a_release() -> None:
+    small = factories.suite("QC-S", kind="qc-lab", qc_analysts=2, construction=None, capabilities=frozenset())
+    large = factories.suite("QC-L", kind="qc-lab", qc_analysts=6, construction=None, capabilities=frozenset())
+    site = factories.site(suites=[factories.suite("USP"), small, large])
+    assert domain.qc_labs_able_to_release(factories.process(qc_analysts=2), [site]) == [small, large]
+    assert domain.qc_labs_able_to_release(factories.process(qc_analysts=3), [site]) == [large]
+    assert domain.qc_labs_able_to_release(factories.process(qc_analysts=7), [site]) == []

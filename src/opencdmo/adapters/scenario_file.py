@@ -345,6 +345,12 @@ class _Builder:
                 qc_release_hours=model.qc_release_hours,
                 qc_analysts=model.qc_analysts,
             )
+        if process.qc_release_hours and not domain.qc_labs_able_to_release(process, sites):
+            raise self.fail(
+                f"{here}.qc_analysts",
+                f"no QC lab in the network has {process.qc_analysts} analyst(s) for the release testing of "
+                f"process {process.name!r}",
+            )
         self.processes[process.name] = process
         return process
 

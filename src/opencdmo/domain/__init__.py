@@ -13,7 +13,7 @@ from opencdmo.domain.network import (
 )
 from opencdmo.domain.orders import Order
 from opencdmo.domain.processes import ProcessTemplate, Stage, SuiteDuration
-from opencdmo.domain.scenario import Scenario, suites_able_to_run
+from opencdmo.domain.scenario import Scenario, qc_labs_able_to_release, suites_able_to_run
 from opencdmo.domain.sponsors import Modality, Phase, Program, Sponsor, SponsorSize
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "Suite",
     "SuiteDuration",
     "SuiteKind",
+    "qc_labs_able_to_release",
     "suites_able_to_run",
 ]

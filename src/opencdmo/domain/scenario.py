@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from opencdmo.domain.batches import Batch
 from opencdmo.domain.families import ProductFamily
-from opencdmo.domain.network import Site, Suite
+from opencdmo.domain.network import Site, Suite, SuiteKind
 from opencdmo.domain.orders import Order
 from opencdmo.domain.processes import ProcessTemplate, Stage
 from opencdmo.domain.sponsors import Program, Sponsor
@@ -45,3 +45,13 @@ class Scenario:
 def suites_able_to_run(stage: Stage, sites: list[Site]) -> list[Suite]:
     """The suites of the network that have the kind and every capability the stage needs."""
     return [suite for site in sites for suite in site.suites if stage.runs_in(suite)]
+
+
+def qc_labs_able_to_release(process: ProcessTemplate, sites: list[Site]) -> list[Suite]:
+    """The QC labs with enough analysts for the process's release testing (all labs if it needs none)."""
+    return [
+        suite
+        for site in sites
+        for suite in site.suites
+        if suite.kind is SuiteKind.QC_LAB and suite.qc_analysts >= process.qc_analysts
+    ]
