@@ -21,6 +21,7 @@ run: setup
 	$(BIN)/opencdmo init
 	$(BIN)/opencdmo demo --replace
 	$(BIN)/opencdmo status
+	$(BIN)/opencdmo schedule --gantt var/schedule.html
 
 lint: setup
 	$(BIN)/ruff check src tests bench

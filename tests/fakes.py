@@ -36,6 +36,28 @@ class FakeBatches:
         return Counter(batch.status for batch in self._all())
 
 
+class FakeSchedules:
+    def __init__(self) -> None:
+        self.items: list[domain.ScheduleVersion] = []
+
+    def add(self, version: domain.ScheduleVersion, /) -> None:
+        self.items.append(version)
+
+    def next_number(self) -> int:
+        return max((version.number for version in self.items), default=0) + 1
+
+    def get(self, number: int | None = None) -> domain.ScheduleVersion | None:
+        if number is None:
+            return max(self.items, key=lambda version: version.number, default=None)
+        return next((version for version in self.items if version.number == number), None)
+
+    def list(self) -> list[domain.ScheduleVersion]:
+        return sorted(self.items, key=lambda version: version.number)
+
+    def operations(self, version: domain.ScheduleVersion) -> list[domain.Operation]:
+        return sorted(version.operations, key=lambda operation: operation.start)
+
+
 class FakeStore:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self.uow = uow
@@ -60,6 +82,7 @@ class FakeStore:
     def clear(self) -> None:
         for collection in self.uow.collections():
             collection.items.clear()
+        self.uow.schedules.items.clear()
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -73,6 +96,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.programs: FakeCollection[domain.Program] = FakeCollection()
         self.orders: FakeCollection[domain.Order] = FakeCollection()
         self.batches = FakeBatches(self.orders)
+        self.schedules = FakeSchedules()
         self.store = FakeStore(self)
         self.committed = 0
         self._snapshot = self._take_snapshot()
@@ -88,12 +112,14 @@ class FakeUnitOfWork(UnitOfWork):
         ]
 
     def _take_snapshot(self) -> list[list[object]]:
-        return [list(collection.items) for collection in self.collections()]
+        return [list(collection.items) for collection in self.collections()] + [list(self.schedules.items)]
 
     def commit(self) -> None:
         self.committed += 1
         self._snapshot = self._take_snapshot()
 
     def rollback(self) -> None:
-        for collection, items in zip(self.collections(), self._snapshot, strict=True):
+        *snapshots, schedules = self._snapshot
+        for collection, items in zip(self.collections(), snapshots, strict=True):
             collection.items[:] = items
+        self.schedules.items[:] = schedules  # type: ignore[assignment]

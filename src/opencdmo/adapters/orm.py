@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.ext.orderinglist import ordering_list
-from sqlalchemy.orm import InstrumentedAttribute, registry, relationship
+from sqlalchemy.orm import InstrumentedAttribute, composite, registry, relationship
 from sqlalchemy.types import TypeDecorator
 
 from opencdmo import domain
@@ -250,7 +251,7 @@ batches = Table(
     Column("cancel_reason", Text, nullable=True),
 )
 
-SPONSOR_OWNED_TABLES = (programs, orders, batches)
+SPONSOR_OWNED_TABLES: tuple[Table, ...] = (programs, orders, batches)
 
 
 def attribute(entity: type[Any], name: str) -> InstrumentedAttribute[Any]:
@@ -355,5 +356,115 @@ def start_mappers() -> None:
             "sponsor": _many_to_one(domain.Sponsor, orders.c.sponsor_id),
             "program": _many_to_one(domain.Program, orders.c.program_id),
             "batches": relationship(domain.Batch, order_by=batches.c.id, cascade="all, delete-orphan"),
+        },
+    )
+    start_schedule_mappers()
+
+
+# Schedule versions (issue 4). Appended after the network tables; mapped by start_schedule_mappers().
+
+schedule_versions = Table(
+    "schedule_versions",
+    metadata,
+    _id(),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("kind", EnumText(domain.VersionKind), nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("origin", UTCDateTime, nullable=False),
+    Column("strategy", String(20), nullable=False),
+    Column("time_limit", Float, nullable=False),
+    Column("workers", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("objective", BigInteger, nullable=True),
+    Column("lower_bound", BigInteger, nullable=True),
+    Column("seconds", Float, nullable=False),
+    Column("based_on", Integer, nullable=True),
+    Column("disruption", Text, nullable=False, default=""),
+    Column("moved", Integer, nullable=False),
+    Column("kpi_batches", Integer, nullable=False),
+    Column("kpi_on_time", Integer, nullable=False),
+    Column("kpi_total_tardiness_hours", Float, nullable=False),
+    Column("kpi_weighted_tardiness", Cents, nullable=False),
+    Column("kpi_changeovers", Integer, nullable=False),
+    Column("kpi_cleaning_hours", Float, nullable=False),
+    Column("kpi_mean_utilization", Float, nullable=False),
+)
+
+# Sponsor-owned: a stage or QC release carries its batch's sponsor; cleaning has none (staff only).
+schedule_operations = Table(
+    "schedule_operations",
+    metadata,
+    _id(),
+    _fk("version_id", "schedule_versions.id"),
+    _fk("sponsor_id", "sponsors.id", nullable=True),
+    _fk("batch_id", "batches.id", nullable=True),
+    _fk("suite_id", "suites.id"),
+    Column("kind", EnumText(domain.OperationKind), nullable=False),
+    Column("step", String(80), nullable=False),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime, nullable=False),
+    Column("fixed", Boolean, nullable=False),
+    Column("moved", Boolean, nullable=False),
+    Column("late", Boolean, nullable=False),
+)
+
+schedule_suite_loads = Table(
+    "schedule_suite_loads",
+    metadata,
+    _id(),
+    _fk("version_id", "schedule_versions.id"),
+    _fk("suite_id", "suites.id"),
+    Column("busy_hours", Float, nullable=False),
+    Column("available_hours", Float, nullable=False),
+    Column("cleaning_hours", Float, nullable=False),
+    Column("changeovers", Integer, nullable=False),
+    UniqueConstraint("version_id", "suite_id"),
+)
+
+SPONSOR_OWNED_TABLES = (*SPONSOR_OWNED_TABLES, schedule_operations)
+
+
+def start_schedule_mappers() -> None:
+    """Map schedule versions, operations and suite loads (called by :func:`start_mappers`)."""
+    mapper_registry.map_imperatively(
+        domain.Operation,
+        schedule_operations,
+        properties={
+            "start": schedule_operations.c.start_at,
+            "end": schedule_operations.c.end_at,
+            "suite": relationship(domain.Suite, foreign_keys=[schedule_operations.c.suite_id]),
+            "batch": relationship(domain.Batch, foreign_keys=[schedule_operations.c.batch_id]),
+            "sponsor": relationship(domain.Sponsor, foreign_keys=[schedule_operations.c.sponsor_id]),
+        },
+    )
+    mapper_registry.map_imperatively(
+        domain.SuiteLoad,
+        schedule_suite_loads,
+        properties={"suite": relationship(domain.Suite, foreign_keys=[schedule_suite_loads.c.suite_id])},
+    )
+    mapper_registry.map_imperatively(
+        domain.ScheduleVersion,
+        schedule_versions,
+        properties={
+            "kpis": composite(
+                domain.PlanKpis,
+                schedule_versions.c.kpi_batches,
+                schedule_versions.c.kpi_on_time,
+                schedule_versions.c.kpi_total_tardiness_hours,
+                schedule_versions.c.kpi_weighted_tardiness,
+                schedule_versions.c.kpi_changeovers,
+                schedule_versions.c.kpi_cleaning_hours,
+                schedule_versions.c.kpi_mean_utilization,
+            ),
+            # Operations are sponsor-owned: read them only through ScheduleRepository.operations(), which
+            # filters by the caller's scope. "raise" makes an unscoped lazy read an error, not a leak.
+            "operations": relationship(
+                domain.Operation, order_by=schedule_operations.c.id, cascade="all, delete-orphan", lazy="raise"
+            ),
+            "suite_loads": relationship(
+                domain.SuiteLoad, order_by=schedule_suite_loads.c.id, cascade="all, delete-orphan", lazy="selectin"
+            ),
         },
     )

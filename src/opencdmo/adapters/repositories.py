@@ -129,6 +129,9 @@ class BatchRepository(SqlAlchemyRepository):
 
 # Children before parents, so deleting everything never trips a foreign key.
 _TABLES_TO_CLEAR = (
+    orm.schedule_operations,
+    orm.schedule_suite_loads,
+    orm.schedule_versions,
     orm.batches,
     orm.orders,
     orm.programs,
@@ -165,3 +168,35 @@ class ScenarioStore(SqlAlchemyRepository):
         for table in _TABLES_TO_CLEAR:
             self.session.execute(delete(table))
         self.session.expunge_all()
+
+
+class ScheduleRepository(SqlAlchemyRepository):
+    """Schedule versions. Their operations are sponsor-owned and are read only through :meth:`operations`."""
+
+    def add(self, version: domain.ScheduleVersion) -> None:
+        self.session.add(version)
+
+    def next_number(self) -> int:
+        return int(self.session.scalar(select(func.max(orm.schedule_versions.c.number))) or 0) + 1
+
+    def get(self, number: int | None = None) -> domain.ScheduleVersion | None:
+        """Version ``number``, or the newest one when it is None."""
+        statement = select(domain.ScheduleVersion)
+        if number is None:
+            statement = statement.order_by(orm.schedule_versions.c.number.desc()).limit(1)
+        else:
+            statement = statement.where(orm.schedule_versions.c.number == number)
+        found: list[domain.ScheduleVersion] = self._all(statement)
+        return found[0] if found else None
+
+    def operations(self, version: domain.ScheduleVersion) -> list[domain.Operation]:
+        """The version's operations the caller may see (a sponsor sees its own batches, not the cleaning)."""
+        statement = (
+            select(domain.Operation)
+            .where(orm.schedule_operations.c.version_id == version.id)
+            .order_by(orm.schedule_operations.c.start_at, orm.schedule_operations.c.id)
+        )
+        return self._all(self.scope.filter(statement, orm.schedule_operations.c.sponsor_id))
+
+    def list(self) -> list[domain.ScheduleVersion]:
+        return self._all(select(domain.ScheduleVersion).order_by(orm.schedule_versions.c.number))

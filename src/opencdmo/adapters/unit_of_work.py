@@ -36,6 +36,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.programs = repositories.ProgramRepository(session, self.scope)
         self.orders = repositories.OrderRepository(session, self.scope)
         self.batches = repositories.BatchRepository(session, self.scope)
+        self.schedules = repositories.ScheduleRepository(session, self.scope)
         self.store = repositories.ScenarioStore(session, self.scope)
         return super().__enter__()
 

@@ -14,6 +14,16 @@ from opencdmo.domain.network import (
 from opencdmo.domain.orders import Order
 from opencdmo.domain.processes import ProcessTemplate, Stage, SuiteDuration
 from opencdmo.domain.scenario import Scenario, qc_labs_able_to_release, suites_able_to_run
+from opencdmo.domain.schedules import (
+    Operation,
+    OperationKind,
+    PlanKpis,
+    ScheduleVersion,
+    SuiteLoad,
+    VersionKind,
+    due_at,
+    measure,
+)
 from opencdmo.domain.sponsors import Modality, Phase, Program, Sponsor, SponsorSize
 
 __all__ = [
@@ -25,13 +35,17 @@ __all__ = [
     "Construction",
     "DowntimeWindow",
     "Modality",
+    "Operation",
+    "OperationKind",
     "Order",
     "Phase",
+    "PlanKpis",
     "ProcessTemplate",
     "ProductFamily",
     "Program",
     "ScaleUnit",
     "Scenario",
+    "ScheduleVersion",
     "Site",
     "Sponsor",
     "SponsorSize",
@@ -39,6 +53,10 @@ __all__ = [
     "Suite",
     "SuiteDuration",
     "SuiteKind",
+    "SuiteLoad",
+    "VersionKind",
+    "due_at",
+    "measure",
     "qc_labs_able_to_release",
     "suites_able_to_run",
 ]

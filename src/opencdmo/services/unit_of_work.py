@@ -30,6 +30,20 @@ class BatchLookup(Protocol):
     def count_by_status(self) -> Counter[domain.BatchStatus]: ...
 
 
+class Schedules(Protocol):
+    """Stored schedule versions; operations are read through :meth:`operations`, filtered by the caller's scope."""
+
+    def add(self, version: domain.ScheduleVersion, /) -> None: ...
+
+    def next_number(self) -> int: ...
+
+    def get(self, number: int | None = None) -> domain.ScheduleVersion | None: ...
+
+    def operations(self, version: domain.ScheduleVersion) -> list[domain.Operation]: ...
+
+    def list(self) -> list[domain.ScheduleVersion]: ...
+
+
 class Store(Protocol):
     """Whole-database questions: what is stored, and wiping it for a replacing import."""
 
@@ -48,6 +62,7 @@ class UnitOfWork(abc.ABC):
     programs: Collection[domain.Program]
     orders: Collection[domain.Order]
     batches: BatchLookup
+    schedules: Schedules
     store: Store
 
     def __enter__(self) -> Self:
