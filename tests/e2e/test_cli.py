@@ -15,7 +15,8 @@ from typer.testing import CliRunner, Result
 
 from opencdmo import cli
 from opencdmo.adapters import scenario_file
-from opencdmo.cli import app
+from opencdmo.cli import app, ui
+from opencdmo.services import scenarios
 from tests.conftest import SAMPLE_SCENARIO
 
 Run = Callable[..., Result]
@@ -25,8 +26,8 @@ Run = Callable[..., Result]
 def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
     # Wide consoles, so that tables are not squeezed to the 80 columns rich assumes without a terminal.
-    monkeypatch.setattr(cli, "out", Console(width=200))
-    monkeypatch.setattr(cli, "err", Console(width=200, stderr=True))
+    monkeypatch.setattr(ui, "out", Console(width=200))
+    monkeypatch.setattr(ui, "err", Console(width=200, stderr=True))
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
@@ -137,7 +138,7 @@ def test_an_internal_error_is_a_message_not_a_traceback(run: Run, monkeypatch: p
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli.scenarios, "summarise", broken)
+    monkeypatch.setattr(scenarios, "summarise", broken)
     result = run("status")
     assert result.exit_code == cli.EXIT_BUG
     assert "internal error (RuntimeError: disk on fire)" in result.stderr

@@ -9,8 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from opencdmo import cli
-from opencdmo.cli import app
+from opencdmo.cli import app, ui
 from tests.conftest import SAMPLE_SCENARIO
 
 KEYS = {
@@ -30,8 +29,8 @@ KEYS = {
 @pytest.fixture
 def run(database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
-    monkeypatch.setattr(cli, "out", Console(width=200))
-    monkeypatch.setattr(cli, "err", Console(width=200, stderr=True))
+    monkeypatch.setattr(ui, "out", Console(width=200))
+    monkeypatch.setattr(ui, "err", Console(width=200, stderr=True))
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
