@@ -227,3 +227,21 @@ def test_greedy_strategy_is_feasible_and_reports_no_bound() -> None:
     assert result.schedule is not None
     assert check(problem, result.schedule) == []
     assert check(problem, greedy(problem)) == []
+
+
+def test_changeovers_around_fixed_tasks() -> None:
+    machine = Machine(setup=((0, 2), (2, 0)))
+    tasks = [
+        on(0, 2, family=0, fixed_start=0, fixed_mode=0),
+        on(0, 2, family=1, fixed_start=10, fixed_mode=0),
+        on(0, 2, family=0, fixed_start=20, fixed_mode=0),
+        on(0, 3, family=1),
+        on(0, 3, family=0),
+        Task((Mode((0,), 1), Mode((1,), 1)), job=0, fixed_start=0, fixed_mode=1),  # could use machine 0
+    ]
+    problem = make(tasks, [machine, Machine()], objective=Objective(makespan=1, setup_time=1))
+    # Best: fixed 0-2 (family 0), free 2-5 (family 0), changeover 2, free 7-10 (family 1), fixed 10-12
+    # (family 1), changeover 2, fixed 20-22: setups 4 + makespan 22.
+    result = solved(problem, 26)
+    assert result.schedule is not None
+    assert evaluate(problem, result.schedule).terms["setup_time"] == 4

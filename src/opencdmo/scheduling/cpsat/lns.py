@@ -53,19 +53,25 @@ class _Index:
         for items in self.by_resource.values():
             items.sort()
         self.starts = {r: [s for s, _, _ in items] for r, items in self.by_resource.items()}
+        self.longest = {  # on a renewable tasks overlap, so a long one that started well before may still run
+            r: max(e - s for s, e, _ in items)
+            for r, items in self.by_resource.items()
+            if items and isinstance(problem.resources[r], Renewable)
+        }
         self.order = sorted(range(len(schedule.tasks)), key=lambda t: schedule[t].start)
         self.position = {task: k for k, task in enumerate(self.order)}
 
-    def around(self, resource: int, first: int, last: int, reach: int) -> range:
+    def around(self, resource: int, first: int, last: int, reach: int, sides: bool = True) -> range:
         """Positions (in the resource's list) of tasks overlapping ``[first - reach, last + reach]``, plus one
         on each side, so changeovers to and from the window are seen."""
         items, starts = self.by_resource.get(resource, []), self.starts.get(resource, [])
-        low = max(0, bisect_left(starts, first - reach) - 1)
-        # Intervals never overlap on a machine, but may on a renewable: look back over long tasks.
-        while low > 0 and items[low - 1][1] > first - reach:
+        low = bisect_left(starts, first - reach - self.longest.get(resource, 0))
+        while low > 0 and items[low - 1][1] > first - reach:  # on a machine, ends grow with starts
             low -= 1
-        high = min(len(items), bisect_right(starts, last + reach) + 1)
-        return range(max(0, low - 1), high)
+        high = bisect_right(starts, last + reach)
+        if not sides:
+            return range(low, high)
+        return range(max(0, low - 1), min(len(items), high + 1))
 
     def tasks(self, resource: int, positions: range) -> list[int]:
         items = self.by_resource.get(resource, [])
@@ -176,14 +182,16 @@ class _Search:
             first, last = self._window(task)
             for mode in problem.tasks[task].modes:
                 for resource in mode.resources:
-                    positions = self.index.around(resource, first, last, self.reach)
+                    sequenced = isinstance(problem.resources[resource], Machine)
+                    positions = self.index.around(resource, first, last, self.reach, sides=sequenced)
                     low, high = spans.get(resource, (positions.start, positions.stop))
                     spans[resource] = (min(low, positions.start), max(high, positions.stop))
             context.update(self.neighbours[task])
             job = problem.tasks[task].job
             if job is not None:
                 context.add(max(problem.job_tasks[job], key=lambda t: schedule[t].end))
-        # Whole runs of each machine's sequence, so no changeover is checked between tasks that are not adjacent.
+        # Whole runs of each machine's sequence, so no changeover is checked between tasks that are not adjacent;
+        # a renewable has no sequence, so the tasks overlapping the windows are enough there.
         for resource, (low, high) in spans.items():
             context.update(self.index.tasks(resource, range(low, high)))
         context -= free_set
@@ -231,7 +239,10 @@ class _Search:
             )
         )
         horizon = max(item.end for item in current.tasks) + 1
+        building = time.perf_counter()
         built = CpsatModel(sub, horizon=horizon, circuit_limit=10**9)
+        if time.perf_counter() - building > self.step_limit:  # the windows are too crowded: take fewer tasks
+            self.size = max(10, self.size // 2)
         built.add_hint(current)
         solver = cp_model.CpSolver()
         limit = min(self.step_limit, self.deadline - time.perf_counter())

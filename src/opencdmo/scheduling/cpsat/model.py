@@ -4,7 +4,9 @@ Each task has a start, an end and a presence literal; each mode an optional inte
 a no-overlap over their mode intervals. Family changeovers need to know which task directly follows which: a
 circuit over the machine's tasks when it has at most ``circuit_limit`` candidates, else each interval is
 stretched by the longest changeover out of its family (a restriction, so the model is then not exact and
-its bound is not reported). Large instances are cut into small windows by the LNS, where circuits are cheap.
+its bound is not reported). Circuit arcs that time windows rule out, and arcs between fixed tasks that are not
+next to each other, are left out, so the windows of the large-neighbourhood search stay cheap. Tasks that
+each need one machine also share a redundant cumulative over the machine pool, which tightens the bound.
 """
 
 from __future__ import annotations
@@ -260,20 +262,27 @@ class CpsatModel:
                 elsewhere.add(k)
             elif record.fixed_start is not None and record.fixed_mode is not None and not record.optional:
                 fixed[k] = record.fixed_start
+        movable = [k for k in range(len(tasks)) if k not in fixed and k not in elsewhere]
+        by_start = sorted(fixed, key=lambda k: fixed[k])
+        following: dict[int, list[int]] = {}
+        for position, k in enumerate(by_start):
+            later = [m for m in by_start[position + 1 :] if fixed[m] > fixed[k]]
+            following[k] = [m for m in later if fixed[m] == fixed[later[0]]] if later else []
         pairs = set()
         for i in range(len(tasks)):
             if i in elsewhere:
                 continue
-            following = [fixed[k] for k in fixed if k != i and i in fixed and fixed[k] > fixed[i]]
-            nearest = min(following, default=None)
-            for j in range(len(tasks)):
-                if i == j or j in elsewhere:
+            if exhaustive:
+                candidates = [j for j in range(len(tasks)) if j not in elsewhere]
+            elif i in fixed:
+                candidates = movable + following[i]
+            else:
+                candidates = movable + by_start
+            for j in candidates:
+                if i == j:
                     continue
-                if not exhaustive:
-                    if ends[i] + machine.setup_time(families[i], families[j]) > latest[j]:
-                        continue
-                    if i in fixed and j in fixed and fixed[j] != nearest:
-                        continue
+                if not exhaustive and ends[i] + machine.setup_time(families[i], families[j]) > latest[j]:
+                    continue
                 pairs.add((i, j))
         return pairs
 
