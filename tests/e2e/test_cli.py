@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from opencdmo import cli
@@ -26,8 +25,8 @@ Run = Callable[..., Result]
 def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
     # Wide consoles, so that tables are not squeezed to the 80 columns rich assumes without a terminal.
-    monkeypatch.setattr(ui, "out", Console(width=200))
-    monkeypatch.setattr(ui, "err", Console(width=200, stderr=True))
+    monkeypatch.setattr(ui, "out", ui.console(width=200))
+    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
@@ -185,3 +184,23 @@ def test_demo_write_gives_a_file_that_imports(run: Run, tmp_path: Path) -> None:
 def test_demo_refuses_bad_flags(run: Run, arguments: list[str]) -> None:
     result = run("demo", *arguments)
     assert result.exit_code == 2
+
+
+def test_names_with_brackets_are_shown_as_written(run: Run, tmp_path: Path) -> None:
+    """Rich would read '[/x]' as markup: names from files must never be interpreted."""
+    text = SAMPLE_SCENARIO.read_text(encoding="utf-8").replace("Helix Vaccines", "Helix [/x] [red]Vaccines")
+    scenario = tmp_path / "brackets[/x].yaml".replace("/", "-")
+    scenario.write_text(text, encoding="utf-8")
+    run("init")
+    assert run("import", str(scenario)).exit_code == 0
+    status = run("status")
+    assert status.exit_code == 0
+    assert "Helix [/x] [red]Vaccines" in status.stdout
+    missing = run("import", str(tmp_path / "no[/such].yaml"))
+    assert missing.exit_code == 2
+    assert "no[/such].yaml: no such file" in missing.stderr
+    broken = tmp_path / "broken[bold].yaml"
+    broken.write_text(text.replace("program: HXV-7", "program: HXV-8"), encoding="utf-8")
+    refused = run("import", "--replace", str(broken))
+    assert refused.exit_code == 2
+    assert "broken[bold].yaml: orders[2].program: unknown program of 'Helix [/x] [red]Vaccines'" in refused.stderr

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from opencdmo.cli import app, ui
@@ -29,8 +28,8 @@ KEYS = {
 @pytest.fixture
 def run(database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
-    monkeypatch.setattr(ui, "out", Console(width=200))
-    monkeypatch.setattr(ui, "err", Console(width=200, stderr=True))
+    monkeypatch.setattr(ui, "out", ui.console(width=200))
+    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:

@@ -122,7 +122,7 @@ def status(
         document: dict[str, Any] = {"database": database, **asdict(summary)}
         ui.out.print_json(json.dumps(document, default=_json_default))
         return
-    ui.out.print(f"[bold]database[/] {database}", highlight=False)
+    ui.say("database", database)
     if summary.is_empty:
         ui.out.print("the database is empty: load a network with 'opencdmo demo' or 'opencdmo import FILE'")
         return
@@ -156,10 +156,9 @@ def _print_order_book(summary: scenarios.NetworkSummary) -> None:
     ui.out.print(table)
     statuses = ", ".join(f"{count:,} {status}" for status, count in summary.batches_by_status.items() if count)
     modalities = ", ".join(f"{count:,} {name}" for name, count in summary.batches_by_modality.items())
-    ui.out.print(f"[bold]batches by status[/]  {statuses}", highlight=False)
-    ui.out.print(f"[bold]batches by modality[/]  {modalities}", highlight=False)
-    ui.out.print(
-        f"[bold]order book[/]  releases from {summary.first_release}, due by {summary.last_due}, "
-        f"value USD {summary.order_book_value:,.0f}",
-        highlight=False,
+    ui.say("batches by status", statuses)
+    ui.say("batches by modality", modalities)
+    ui.say(
+        "order book",
+        f"releases from {summary.first_release}, due by {summary.last_due}, value USD {summary.order_book_value:,.0f}",
     )

@@ -34,10 +34,10 @@ def _print_plan(report: PlanReport) -> None:
     kpis = report.kpis
     bound = "none" if report.lower_bound is None else f"{report.lower_bound:,}"
     objective = "none" if report.objective is None else f"{report.objective:,}"
-    ui.out.print(
-        f"[bold]plan v{report.version}[/] ({report.kind}, {report.strategy}, {report.status}): "
+    ui.say(
+        f"plan v{report.version}",
+        f"({report.kind}, {report.strategy}, {report.status}): "
         f"objective {objective}, lower bound {bound}, {report.seconds:.1f} s",
-        highlight=False,
     )
     table = Table(title="KPIs", title_justify="left")
     table.add_column("KPI")
@@ -53,7 +53,7 @@ def _print_plan(report: PlanReport) -> None:
     busiest = sorted(report.suites, key=lambda line: -line.utilization)[:8]
     if busiest:
         shown = ", ".join(f"{line.suite} {line.utilization:.0%}" for line in busiest)
-        ui.out.print(f"[bold]busiest suites[/]  {shown}", highlight=False)
+        ui.say("busiest suites", shown)
 
 
 def _gantt(report: PlanReport, path: Path | None, by: str, colour: str) -> str | None:
@@ -136,7 +136,7 @@ def schedule(
         return
     _print_plan(report)
     if written:
-        ui.out.print(f"Gantt chart written to {written}", highlight=False)
+        ui.out.print(f"Gantt chart written to {written}")
 
 
 @app.command()
@@ -186,15 +186,15 @@ def reschedule(
     if as_json:
         ui.out.print_json(json.dumps({**result.summary(), "gantt": written}))
         return
-    ui.out.print(f"[bold]{result.disruption}[/]: re-planned v{result.based_on}", highlight=False)
+    ui.say(result.disruption, f"re-planned v{result.based_on}")
     _print_plan(result.plan)
     _print_moves(result)
     if written:
-        ui.out.print(f"Gantt chart written to {written}", highlight=False)
+        ui.out.print(f"Gantt chart written to {written}")
 
 
 def _print_moves(result: RescheduleReport) -> None:
-    ui.out.print(f"[bold]{len(result.moved):,} operation(s) moved[/]", highlight=False)
+    ui.say(f"{len(result.moved):,} operation(s) moved")
     if result.moved:
         table = Table(title_justify="left")
         for column in ("lot", "step", "from", "to", "shift (h)"):
@@ -211,16 +211,12 @@ def _print_moves(result: RescheduleReport) -> None:
         if len(result.moved) > 25:
             ui.out.print(f"… and {len(result.moved) - 25:,} more (use --json for the full list)")
     newly = [risk for risk in result.at_risk if risk.newly]
-    ui.out.print(
-        f"[bold]due dates at risk[/]  {len(newly)} newly late, {len(result.at_risk)} late in all",
-        highlight=False,
-    )
+    ui.say("due dates at risk", f"{len(newly)} newly late, {len(result.at_risk)} late in all")
     for risk in result.at_risk[:25]:
         flag = "NEW " if risk.newly else ""
         ui.out.print(
             f"  {flag}{risk.lot} (order {risk.order}, {risk.sponsor}): due {risk.due:%Y-%m-%d}, "
             f"finishes {risk.finish:%Y-%m-%d %H:%M}, {risk.late_hours:,.0f} h late",
-            highlight=False,
         )
     if result.replacement:
-        ui.out.print(f"replacement batch {result.replacement} planned", highlight=False)
+        ui.out.print(f"replacement batch {result.replacement} planned")

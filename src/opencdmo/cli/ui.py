@@ -11,16 +11,28 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 if TYPE_CHECKING:
     from opencdmo.scheduling import Progress as SolveProgress
 
-out = Console()
-err = Console(stderr=True)
+
+def console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """A console that never reads text as Rich markup: names from files may contain '[' and ']'."""
+    return Console(stderr=stderr, width=width, markup=False, highlight=False)
+
+
+out = console()
+err = console(stderr=True)
+
+
+def say(label: str, text: str = "") -> None:
+    """One line on stdout: a bold label, then plain text."""
+    out.print(Text.assemble((label, "bold"), "  " if text else "", text), soft_wrap=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -29,8 +41,8 @@ def steps(title: str) -> Iterator[Callable[[str], None]]:
     """A progress display for multi-step work; yields a callback that announces the current step."""
     with Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TextColumn("{task.fields[step]}"),
+        TextColumn("{task.description}", style="bold", markup=False),
+        TextColumn("{task.fields[step]}", markup=False),
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -48,10 +60,10 @@ def solving(title: str, time_limit: float) -> Iterator[tuple[Callable[[str], Non
     """A progress bar over the solver's time limit, with the current step and the best plan found so far."""
     with Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[step]}"),
+        TextColumn("{task.fields[step]}", markup=False),
         console=err,
         transient=True,
     ) as progress:
