@@ -110,3 +110,33 @@ def test_times_and_money_survive_storage_exactly(app: App, sample_text: str) -> 
     window = stored.sites[0].suites[0].downtime[0]
     assert window.start.isoformat() == "2027-08-02T06:00:00+00:00"
     assert str(stored.orders[1].price_per_batch) == "650000.50"
+
+
+def test_rebuilding_a_parent_table_in_a_migration_keeps_every_row(app: App, sample_text: str) -> None:
+    """SQLite migrations rebuild tables (batch mode); children of a rebuilt table must survive."""
+    from alembic.operations import Operations
+    from sqlalchemy import Column, String
+
+    if app.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite migrations rebuild tables (PostgreSQL alters them in place)")
+    scenarios.import_scenario(app.unit_of_work(), scenario_file.parse_scenario(sample_text))
+    before = scenario_file.dump_scenario(scenarios.export_scenario(app.unit_of_work()))
+    with app.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # as migrations/env.py does
+        connection.commit()
+        with connection.begin():
+            operations = Operations(MigrationContext.configure(connection, opts={"render_as_batch": True}))
+            with operations.batch_alter_table("sponsors", recreate="always") as batch:
+                batch.add_column(Column("note", String(20), nullable=False, server_default=""))
+    after = scenario_file.dump_scenario(scenarios.export_scenario(app.unit_of_work()))
+    assert after == before
+
+
+def test_no_foreign_key_deletes_rows_behind_the_application() -> None:
+    cascading = [
+        f"{key.parent.table.name}.{key.parent.name}"
+        for table in orm.metadata.sorted_tables
+        for key in table.foreign_keys
+        if key.ondelete
+    ]
+    assert cascading == []

@@ -112,7 +112,9 @@ def _id() -> Column[int]:
 
 
 def _fk(name: str, target: str, *, nullable: bool = False) -> Column[int]:
-    return Column(name, Integer, ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=True)
+    # No ON DELETE CASCADE: a GMP record is never deleted behind the application's back, and SQLite's
+    # batch migrations (drop and rebuild a table) would otherwise wipe every child row.
+    return Column(name, Integer, ForeignKey(target), nullable=nullable, index=True)
 
 
 product_families = Table(

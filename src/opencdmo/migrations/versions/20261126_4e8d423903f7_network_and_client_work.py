@@ -69,7 +69,6 @@ def upgrade() -> None:
             ["process_id"],
             ["process_templates.id"],
             name=op.f("fk_process_stages_process_id_process_templates"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_process_stages")),
         sa.UniqueConstraint("process_id", "name", name=op.f("uq_process_stages_process_id_name")),
@@ -91,17 +90,13 @@ def upgrade() -> None:
             ["process_id"],
             ["process_templates.id"],
             name=op.f("fk_programs_process_id_process_templates"),
-            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["product_family_id"],
             ["product_families.id"],
             name=op.f("fk_programs_product_family_id_product_families"),
-            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_programs_sponsor_id_sponsors"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["sponsor_id"], ["sponsors.id"], name=op.f("fk_programs_sponsor_id_sponsors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programs")),
         sa.UniqueConstraint("sponsor_id", "name", name=op.f("uq_programs_sponsor_id_name")),
     )
@@ -123,7 +118,7 @@ def upgrade() -> None:
         sa.Column("qc_analysts", sa.Integer(), nullable=False),
         sa.Column("same_product_hours", sa.Integer(), nullable=False),
         sa.Column("default_changeover_hours", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_suites_site_id_sites"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_suites_site_id_sites")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suites")),
         sa.UniqueConstraint("name", name=op.f("uq_suites_name")),
     )
@@ -141,16 +136,12 @@ def upgrade() -> None:
             ["from_family_id"],
             ["product_families.id"],
             name=op.f("fk_changeover_rules_from_family_id_product_families"),
-            ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["suite_id"], ["suites.id"], name=op.f("fk_changeover_rules_suite_id_suites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["suite_id"], ["suites.id"], name=op.f("fk_changeover_rules_suite_id_suites")),
         sa.ForeignKeyConstraint(
             ["to_family_id"],
             ["product_families.id"],
             name=op.f("fk_changeover_rules_to_family_id_product_families"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_changeover_rules")),
         sa.UniqueConstraint(
@@ -172,9 +163,7 @@ def upgrade() -> None:
         sa.Column("start_at", sa.DateTime(), nullable=False),
         sa.Column("end_at", sa.DateTime(), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["suite_id"], ["suites.id"], name=op.f("fk_downtime_windows_suite_id_suites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["suite_id"], ["suites.id"], name=op.f("fk_downtime_windows_suite_id_suites")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_downtime_windows")),
     )
     with op.batch_alter_table("downtime_windows", schema=None) as batch_op:
@@ -192,12 +181,8 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("late_penalty_per_day", sa.BigInteger(), nullable=False),
         sa.Column("price_per_batch", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_orders_program_id_programs"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_orders_sponsor_id_sponsors"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_orders_program_id_programs")),
+        sa.ForeignKeyConstraint(["sponsor_id"], ["sponsors.id"], name=op.f("fk_orders_sponsor_id_sponsors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
         sa.UniqueConstraint("number", name=op.f("uq_orders_number")),
     )
@@ -215,13 +200,11 @@ def upgrade() -> None:
             ["stage_id"],
             ["process_stages.id"],
             name=op.f("fk_stage_suite_durations_stage_id_process_stages"),
-            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["suite_id"],
             ["suites.id"],
             name=op.f("fk_stage_suite_durations_suite_id_suites"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stage_suite_durations")),
         sa.UniqueConstraint("stage_id", "suite_id", name=op.f("uq_stage_suite_durations_stage_id_suite_id")),
@@ -238,12 +221,8 @@ def upgrade() -> None:
         sa.Column("lot_number", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=40), nullable=False),
         sa.Column("cancel_reason", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_batches_order_id_orders"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_batches_sponsor_id_sponsors"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_batches_order_id_orders")),
+        sa.ForeignKeyConstraint(["sponsor_id"], ["sponsors.id"], name=op.f("fk_batches_sponsor_id_sponsors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
         sa.UniqueConstraint("lot_number", name=op.f("uq_batches_lot_number")),
     )

@@ -58,14 +58,11 @@ def upgrade() -> None:
         sa.Column("available_hours", sa.Float(), nullable=False),
         sa.Column("cleaning_hours", sa.Float(), nullable=False),
         sa.Column("changeovers", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["suite_id"], ["suites.id"], name=op.f("fk_schedule_suite_loads_suite_id_suites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["suite_id"], ["suites.id"], name=op.f("fk_schedule_suite_loads_suite_id_suites")),
         sa.ForeignKeyConstraint(
             ["version_id"],
             ["schedule_versions.id"],
             name=op.f("fk_schedule_suite_loads_version_id_schedule_versions"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_suite_loads")),
         sa.UniqueConstraint("version_id", "suite_id", name=op.f("uq_schedule_suite_loads_version_id_suite_id")),
@@ -88,20 +85,15 @@ def upgrade() -> None:
         sa.Column("fixed", sa.Boolean(), nullable=False),
         sa.Column("moved", sa.Boolean(), nullable=False),
         sa.Column("late", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_schedule_operations_batch_id_batches")),
         sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_schedule_operations_batch_id_batches"), ondelete="CASCADE"
+            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_schedule_operations_sponsor_id_sponsors")
         ),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_schedule_operations_sponsor_id_sponsors"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["suite_id"], ["suites.id"], name=op.f("fk_schedule_operations_suite_id_suites"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["suite_id"], ["suites.id"], name=op.f("fk_schedule_operations_suite_id_suites")),
         sa.ForeignKeyConstraint(
             ["version_id"],
             ["schedule_versions.id"],
             name=op.f("fk_schedule_operations_version_id_schedule_versions"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_operations")),
     )
