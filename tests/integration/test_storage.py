@@ -47,11 +47,22 @@ def test_export_import_export_is_identical(app: App, sample_text: str) -> None:
 def test_a_failed_import_changes_nothing(app: App, sample_text: str) -> None:
     scenarios.import_scenario(app.unit_of_work(), scenario_file.parse_scenario(sample_text))
     before = scenario_file.dump_scenario(scenarios.export_scenario(app.unit_of_work()))
-    clash = scenario_file.parse_scenario(sample_text)
-    with pytest.raises(Conflict):
-        scenarios.import_scenario(app.unit_of_work(), clash)
+    with pytest.raises(Conflict, match="--replace"):
+        scenarios.import_scenario(app.unit_of_work(), scenario_file.parse_scenario(sample_text))
     after = scenario_file.dump_scenario(scenarios.export_scenario(app.unit_of_work()))
     assert after == before
+
+
+def test_an_import_refused_by_the_database_leaves_it_empty(app: App, sample_text: str) -> None:
+    broken = scenario_file.parse_scenario(sample_text)
+    # The reader refuses duplicate order numbers; built by hand they reach the database, whose unique
+    # constraint fails only after families, sites, sponsors and programs have been written.
+    broken.orders[2].number = broken.orders[0].number
+    with pytest.raises(Conflict, match="clashes with stored data"):
+        scenarios.import_scenario(app.unit_of_work(), broken)
+    uow = app.unit_of_work()
+    with uow:
+        assert uow.store.is_empty()
 
 
 def test_a_replacing_import_that_fails_at_commit_keeps_the_old_network(app: App, sample_text: str) -> None:
@@ -86,7 +97,7 @@ def test_a_sponsor_scope_sees_only_its_own_rows(app: App, sample_text: str) -> N
         assert found.status is domain.BatchStatus.PLANNED
         assert sum(helix_uow.batches.count_by_status().values()) == 2
         counts = helix_uow.store.row_counts()
-    assert (counts["programs"], counts["orders"], counts["batches"]) == (1, 1, 2)
+    assert (counts["sponsors"], counts["programs"], counts["orders"], counts["batches"]) == (1, 1, 1, 2)
 
 
 def test_a_batch_status_change_is_stored(app: App, sample_text: str) -> None:
@@ -140,3 +151,14 @@ def test_no_foreign_key_deletes_rows_behind_the_application() -> None:
         if key.ondelete
     ]
     assert cascading == []
+
+
+def test_batches_know_their_order_after_the_unit_of_work_closes(app: App, sample_text: str) -> None:
+    scenarios.import_scenario(app.unit_of_work(), scenario_file.parse_scenario(sample_text))
+    stored = scenarios.export_scenario(app.unit_of_work())
+    assert all(batch.order is order for order in stored.orders for batch in order.batches)
+    uow = app.unit_of_work()
+    with uow:
+        batch = uow.batches.get("HXV7-27-002")
+    assert batch is not None
+    assert batch.order.number == "PO-2027-003"

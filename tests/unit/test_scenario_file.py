@@ -114,6 +114,44 @@ BAD_INPUT = [
     ("bad date", _set("orders.1.release_date", "2027-02-30"), "orders[1].release_date", "date"),
     ("three decimals", _set("orders.1.price_per_batch", 1.005), "orders[1].price_per_batch", "decimal"),
     ("wrong version", _set("opencdmo_scenario", 2), "opencdmo_scenario", "Input should be 1"),
+    ("a date as a number", _set("orders.0.release_date", 0), "orders[0].release_date", "must be written as text"),
+    (
+        "a time as a number",
+        _set("sites.0.suites.0.downtime.0.start", 1798761600),
+        "sites[0].suites[0].downtime[0].start",
+        "must be written as text",
+    ),
+    ("a boolean scale", _set("sites.0.suites.0.scale", True), "sites[0].suites[0].scale", "must be a number"),
+    (
+        "downtime to the second",
+        _set("sites.0.suites.0.downtime.0.start", "2027-08-02T06:00:30Z"),
+        "sites[0].suites[0].downtime[0].start",
+        "must be a whole minute",
+    ),
+    (
+        "hours beyond a century",
+        _set("processes.0.stages.0.duration_hours", 2**31),
+        "processes[0].stages[0].duration_hours",
+        "at most 1000000",
+    ),
+    (
+        "an amount beyond a trillion",
+        _set("orders.0.price_per_batch", "123456789012345678.91"),
+        "orders[0].price_per_batch",
+        "must be at most",
+    ),
+    (
+        "an amount beyond decimal precision",
+        _set("orders.0.price_per_batch", 10**27),
+        "orders[0].price_per_batch",
+        "must be at most",
+    ),
+    (
+        "a control character in a name",
+        _set("sponsors.1.name", "Helix\x00Vaccines"),
+        "sponsors[1].name",
+        "control characters",
+    ),
     # business rules
     ("due before release", _set("orders.0.due_date", "2026-12-31"), "orders[0].due_date", "before the release date"),
     (
@@ -221,6 +259,12 @@ def test_bad_input_names_the_file_the_place_and_the_problem(
         ("- just\n- a list\n", "", "expected a mapping"),
         ("", "", "expected a mapping"),
         ("sites: []\n", "opencdmo_scenario", "Field required"),
+        (
+            "opencdmo_scenario: 1\norders: []\nsites: []\norders: []\n",
+            "line 4, column 1",
+            "the key 'orders' appears twice",
+        ),
+        ("opencdmo_scenario: 1\nsites:\n- &a {name: x, region: EU}\n- *a\n", "line 3, column 3", "aliases"),
     ],
 )
 def test_malformed_yaml(text: str, location: str, problem: str) -> None:
@@ -238,3 +282,18 @@ def test_a_missing_file_is_an_input_error(tmp_path: Path) -> None:
 def test_yaml_tags_that_build_objects_are_refused() -> None:
     with pytest.raises(ScenarioFileError, match="not valid YAML"):
         scenario_file.parse_scenario("opencdmo_scenario: !!python/object/apply:os.system ['true']\n")
+
+
+def test_a_nested_alias_bomb_is_refused_quickly() -> None:
+    lines = ["opencdmo_scenario: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 30)]
+    with pytest.raises(ScenarioFileError, match="aliases"):
+        scenario_file.parse_scenario("\n".join(lines) + "\n")
+
+
+def test_large_amounts_round_trip_to_the_cent(sample_text: str) -> None:
+    document = yaml.safe_load(sample_text)
+    document["orders"][0]["price_per_batch"] = "999999999999.99"
+    text = scenario_file.dump_scenario(scenario_file.parse_scenario(yaml.safe_dump(document, sort_keys=False)))
+    assert "price_per_batch: 999999999999.99" in text
+    assert scenario_file.dump_scenario(scenario_file.parse_scenario(text)) == text

@@ -348,7 +348,7 @@ def start_mappers() -> None:
         properties={
             "sponsor": _many_to_one(domain.Sponsor, batches.c.sponsor_id),
             # Order.batches owns the link; this side only reads it, so the two never disagree.
-            "order": relationship(domain.Order, foreign_keys=[batches.c.order_id], viewonly=True),
+            "order": relationship(domain.Order, foreign_keys=[batches.c.order_id], viewonly=True, lazy="joined"),
         },
     )
     mapper_registry.map_imperatively(

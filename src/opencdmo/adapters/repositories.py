@@ -156,6 +156,8 @@ class ScenarioStore(SqlAlchemyRepository):
             statement = select(func.count()).select_from(table)
             if table in orm.SPONSOR_OWNED_TABLES:
                 statement = self.scope.filter(statement, table.c.sponsor_id)
+            elif table is orm.sponsors:
+                statement = self.scope.filter(statement, table.c.id)
             counts[table.name] = int(self.session.scalar(statement) or 0)
         return counts
 

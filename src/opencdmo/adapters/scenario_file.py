@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from opencdmo import domain
 from opencdmo.errors import DomainError, ScenarioFileError
@@ -31,6 +31,24 @@ T = TypeVar("T")
 Hours = Annotated[int, Field(strict=True, ge=0)]
 PositiveHours = Annotated[int, Field(strict=True, ge=1)]
 Amount = Annotated[Decimal, Field(ge=0, decimal_places=2)]
+
+
+def _text_only(value: object) -> object:
+    """Dates and times must be written as text; a bare number would otherwise count from 1970."""
+    if not isinstance(value, str):
+        raise ValueError("must be written as text, such as 2027-03-01 or 2027-03-01T06:00:00Z")
+    return value
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_text_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+Scale = Annotated[float, BeforeValidator(_number_only), Field(gt=0, allow_inf_nan=False)]
 Labels = list[str]
 
 
@@ -74,8 +92,8 @@ class ChangeoversModel(_Model):
 
 
 class DowntimeModel(_Model):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     reason: str
 
 
@@ -83,7 +101,7 @@ class SuiteModel(_Model):
     name: str
     kind: domain.SuiteKind
     capabilities: Labels = []
-    scale: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    scale: Scale
     scale_unit: domain.ScaleUnit
     construction: domain.Construction | None = None
     qc_analysts: Hours = 0
@@ -124,8 +142,8 @@ class OrderModel(_Model):
     sponsor: str
     program: str
     batch_count: Annotated[int, Field(strict=True, ge=1)]
-    release_date: date
-    due_date: date
+    release_date: Day
+    due_date: Day
     priority: Annotated[int, Field(strict=True, ge=1, le=5)] = 3
     late_penalty_per_day: Amount = Decimal("0")
     price_per_batch: Amount = Decimal("0")
@@ -147,8 +165,46 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe YAML without implicit timestamps: dates stay text until the schema parses them, so a datetime
-    without a time zone is refused instead of silently read as local time."""
+    """Safe YAML, stricter than YAML itself.
+
+    - No implicit timestamps: dates stay text until the schema parses them, so a datetime without a time
+      zone is refused instead of silently read as local time.
+    - No duplicate keys: YAML would keep the last one and silently drop the rest (a second `orders:`).
+    - No aliases: a few hundred bytes of nested aliases expand to gigabytes ("billion laughs").
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_aliases(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """Walk the composed document once; a node reached twice was referenced through an alias."""
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name, *name) are not allowed; write the values out", node.start_mark
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                pending.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 _Loader.yaml_implicit_resolvers = {

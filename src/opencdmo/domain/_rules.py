@@ -13,6 +13,10 @@ from opencdmo.errors import DomainError
 E = TypeVar("E", bound=StrEnum)
 
 MAX_NAME_LENGTH = 120
+# Bounds that keep every value storable on every database (32-bit integers, cents in 64 bits, exact as
+# a float in a scenario file): a million hours is over a century, a trillion is above any batch price.
+MAX_WHOLE = 1_000_000
+MAX_MONEY = Decimal("999999999999.99")
 
 
 def text(value: object, field: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -23,6 +27,8 @@ def text(value: object, field: str, *, max_length: int = MAX_NAME_LENGTH) -> str
         raise DomainError("must not start or end with spaces", field=field)
     if len(value) > max_length:
         raise DomainError(f"must be at most {max_length} characters", field=field)
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise DomainError("must not contain control characters such as tabs or line breaks", field=field)
     return value
 
 
@@ -39,13 +45,13 @@ def choice(enum: type[E], value: object, field: str) -> E:
         raise DomainError(f"{value!r} is not one of: {allowed}", field=field) from None
 
 
-def whole(value: object, field: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+def whole(value: object, field: str, *, minimum: int = 0, maximum: int = MAX_WHOLE) -> int:
     """An integer within bounds (booleans are refused: True is not a number of hours)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise DomainError(f"must be a whole number, not {value!r}", field=field)
     if value < minimum:
         raise DomainError(f"must be at least {minimum}, not {value}", field=field)
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise DomainError(f"must be at most {maximum}, not {value}", field=field)
     return value
 
@@ -70,9 +76,12 @@ def money(value: object, field: str) -> Decimal:
         raise DomainError(f"must be an amount of money, not {value!r}", field=field) from None
     if not amount.is_finite() or amount < 0:
         raise DomainError(f"must be zero or more, not {value}", field=field)
-    if amount != amount.quantize(Decimal("0.01")):
+    if amount > MAX_MONEY:
+        raise DomainError(f"must be at most {MAX_MONEY:,}, not {value}", field=field)
+    cents = amount.quantize(Decimal("0.01"))
+    if amount != cents:
         raise DomainError(f"must have at most two decimals, not {value}", field=field)
-    return amount.quantize(Decimal("0.01"))
+    return cents
 
 
 def labels(values: Iterable[object], field: str) -> frozenset[str]:
@@ -86,6 +95,13 @@ def labels(values: Iterable[object], field: str) -> frozenset[str]:
             raise DomainError(f"label {label!r} must be lower case without spaces", field=field)
         result.add(label)
     return frozenset(result)
+
+
+def to_the_minute(value: datetime, field: str) -> datetime:
+    """Planning works in whole minutes: a time with seconds would not survive a round trip."""
+    if value.second or value.microsecond:
+        raise DomainError(f"must be a whole minute, not {value.isoformat()}", field=field)
+    return value
 
 
 def utc(value: object, field: str) -> datetime:

@@ -43,8 +43,8 @@ class DowntimeWindow:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        self.start = _rules.utc(self.start, "start")
-        self.end = _rules.utc(self.end, "end")
+        self.start = _rules.to_the_minute(_rules.utc(self.start, "start"), "start")
+        self.end = _rules.to_the_minute(_rules.utc(self.end, "end"), "end")
         self.reason = _rules.text(self.reason, "reason", max_length=200)
         if self.end <= self.start:
             raise DomainError("must be after start", field="end")
