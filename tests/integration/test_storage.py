@@ -11,7 +11,7 @@ from opencdmo import domain
 from opencdmo.adapters import db, orm, scenario_file
 from opencdmo.adapters.repositories import Scope
 from opencdmo.bootstrap import App
-from opencdmo.errors import Conflict
+from opencdmo.errors import Conflict, Forbidden
 from opencdmo.services import scenarios
 
 
@@ -162,3 +162,20 @@ def test_batches_know_their_order_after_the_unit_of_work_closes(app: App, sample
         batch = uow.batches.get("HXV7-27-002")
     assert batch is not None
     assert batch.order.number == "PO-2027-003"
+
+
+def test_a_sponsor_scope_cannot_write_for_another_sponsor(app: App, sample_text: str) -> None:
+    scenarios.import_scenario(app.unit_of_work(), scenario_file.parse_scenario(sample_text))
+    staff = app.unit_of_work()
+    with staff:
+        sponsors = {s.name: s for s in staff.sponsors.list()}
+    helix_uow = app.unit_of_work(Scope(sponsor_id=sponsors["Helix Vaccines"].id))
+    with helix_uow:
+        other = scenario_file.parse_scenario(sample_text)
+        other.orders[0].sponsor.id = sponsors["Northwind Biologics"].id
+        with pytest.raises(Forbidden, match="its own"):
+            helix_uow.orders.add(other.orders[0])
+        with pytest.raises(Forbidden, match="only CDMO staff"):
+            helix_uow.sponsors.add(domain.Sponsor(name="Intruder"))
+        with pytest.raises(Forbidden, match="only CDMO staff"):
+            helix_uow.store.clear()

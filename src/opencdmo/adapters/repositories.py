@@ -32,6 +32,15 @@ class Scope:
     def filter(self, statement: Select[Any], sponsor_column: Any) -> Select[Any]:
         return statement if self.sponsor_id is None else statement.where(sponsor_column == self.sponsor_id)
 
+    def require_staff(self, action: str) -> None:
+        if self.sponsor_id is not None:
+            raise Forbidden(f"only CDMO staff may {action}")
+
+    def require_owner(self, sponsor: domain.Sponsor, action: str) -> None:
+        """A sponsor may only write its own records; staff may write anyone's."""
+        if self.sponsor_id is not None and sponsor.id != self.sponsor_id:
+            raise Forbidden(f"a sponsor may only {action} of its own")
+
 
 class SqlAlchemyRepository:
     def __init__(self, session: Session, scope: Scope) -> None:
@@ -44,6 +53,7 @@ class SqlAlchemyRepository:
 
 class ProductFamilyRepository(SqlAlchemyRepository):
     def add(self, family: domain.ProductFamily) -> None:
+        self.scope.require_staff("add product families")
         self.session.add(family)
 
     def list(self) -> list[domain.ProductFamily]:
@@ -52,6 +62,7 @@ class ProductFamilyRepository(SqlAlchemyRepository):
 
 class ProcessRepository(SqlAlchemyRepository):
     def add(self, process: domain.ProcessTemplate) -> None:
+        self.scope.require_staff("add processes")
         self.session.add(process)
 
     def list(self) -> list[domain.ProcessTemplate]:
@@ -69,6 +80,7 @@ class ProcessRepository(SqlAlchemyRepository):
 
 class SiteRepository(SqlAlchemyRepository):
     def add(self, site: domain.Site) -> None:
+        self.scope.require_staff("add sites")
         self.session.add(site)
 
     def list(self) -> list[domain.Site]:
@@ -86,6 +98,7 @@ class SiteRepository(SqlAlchemyRepository):
 
 class SponsorRepository(SqlAlchemyRepository):
     def add(self, sponsor: domain.Sponsor) -> None:
+        self.scope.require_staff("add sponsors")
         self.session.add(sponsor)
 
     def list(self) -> list[domain.Sponsor]:
@@ -95,6 +108,7 @@ class SponsorRepository(SqlAlchemyRepository):
 
 class ProgramRepository(SqlAlchemyRepository):
     def add(self, program: domain.Program) -> None:
+        self.scope.require_owner(program.sponsor, "add programs")
         self.session.add(program)
 
     def list(self) -> list[domain.Program]:
@@ -104,6 +118,7 @@ class ProgramRepository(SqlAlchemyRepository):
 
 class OrderRepository(SqlAlchemyRepository):
     def add(self, order: domain.Order) -> None:
+        self.scope.require_owner(order.sponsor, "add orders")
         self.session.add(order)
 
     def list(self) -> list[domain.Order]:
@@ -165,8 +180,7 @@ class ScenarioStore(SqlAlchemyRepository):
         return not any(self.row_counts().values())
 
     def clear(self) -> None:
-        if self.scope.sponsor_id is not None:
-            raise Forbidden("only CDMO staff may clear the database")
+        self.scope.require_staff("clear the database")
         for table in _TABLES_TO_CLEAR:
             self.session.execute(delete(table))
         self.session.expunge_all()
