@@ -2,11 +2,19 @@
 
 Strategies:
 
-- ``greedy``: the list scheduler alone (the ERP-like baseline).
-- ``cpsat``: one CP-SAT model of the whole problem, warm-started from the greedy schedule.
-- ``lns``: large-neighbourhood search around the greedy schedule: repeatedly frees the tasks of a time
-  window (or of the latest jobs), freezes the rest, and re-optimises the window with CP-SAT.
-- ``auto``: ``cpsat`` for small and mid-size instances, ``lns`` when the instance is big.
+- ``greedy``: one pass of the list scheduler by due date (:func:`~opencdmo.scheduling.heuristics.greedy`),
+  the ERP-like baseline the optimiser is measured against. It reports no bound.
+- ``cpsat``: one CP-SAT model of the whole problem, warm-started from the best of several dispatch rules
+  (:func:`~opencdmo.scheduling.heuristics.construct`).
+- ``lns``: large-neighbourhood search around that warm start: repeatedly frees the tasks of late jobs and of
+  the jobs just before them on their machines (or of a random moment), freezes the rest, and re-optimises them
+  with CP-SAT.
+- ``auto``: ``cpsat`` for small instances (the public FJSP benchmarks), ``lns`` when the instance is big or
+  has sequence-dependent changeovers on more than a few hundred tasks, where one model rarely improves on the
+  warm start within a planner's time limit.
+
+The optimising strategies report a lower bound: CP-SAT's when its model is exact, else (and never worse than)
+the bound of each job on its own (:func:`~opencdmo.scheduling.bounds.lower_bound`).
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
+from opencdmo.scheduling.bounds import lower_bound
 from opencdmo.scheduling.check import check, evaluate
 from opencdmo.scheduling.cpsat import lns
 from opencdmo.scheduling.cpsat.model import CpsatModel, default_horizon
 from opencdmo.scheduling.errors import ProblemDataError, SchedulingError
 from opencdmo.scheduling.explain import infeasibility_reasons
-from opencdmo.scheduling.heuristics import greedy
-from opencdmo.scheduling.problem import Problem
+from opencdmo.scheduling.heuristics import construct, greedy
+from opencdmo.scheduling.problem import Machine, Problem
 from opencdmo.scheduling.result import Progress, Result, Schedule, Status
 
 ProgressCallback = Callable[[Progress], None]
@@ -32,6 +41,10 @@ STRATEGIES = ("auto", "cpsat", "lns", "greedy")
 # Above these sizes one CP-SAT model is too big to improve on the warm start in reasonable time.
 _AUTO_MAX_TASKS = 1200
 _AUTO_MAX_ARCS = 250_000
+# With sequence-dependent changeovers the model needs circuits; above this it rarely beats the warm start.
+_AUTO_MAX_SETUP_TASKS = 300
+# Share of the time limit the warm start may spend on dispatch rules after the first.
+_CONSTRUCT_SHARE = 0.3
 
 
 def solve(
@@ -60,43 +73,69 @@ def solve(
     if reasons:
         return Result(Status.INFEASIBLE, None, None, time.perf_counter() - clock, None, strategy, tuple(reasons))
     if strategy == "auto":
-        strategy = "lns" if is_large(problem) else "cpsat"
-    warm = _warm_start(problem, initial)
-    if warm is not None and on_progress is not None:
-        on_progress(Progress(evaluate(problem, warm).total, 0, time.perf_counter() - clock))
+        strategy = "lns" if is_large(problem) and lns.supports(problem) else "cpsat"
     if strategy == "greedy":
+        warm = _warm_start(problem, initial, None)
+        if warm is not None and on_progress is not None:
+            on_progress(Progress(evaluate(problem, warm).total, 0, time.perf_counter() - clock))
         return _greedy_result(problem, warm, clock)
     deadline = clock + time_limit
+    bound = lower_bound(problem)
+    warm = _warm_start(problem, initial, clock + _CONSTRUCT_SHARE * time_limit)
+    if warm is not None and on_progress is not None:
+        on_progress(Progress(evaluate(problem, warm).total, bound, time.perf_counter() - clock))
     if strategy == "lns" and warm is not None and lns.supports(problem):
         schedule = lns.large_neighbourhood_search(
-            problem, warm, deadline=deadline, workers=workers, seed=seed, on_progress=on_progress, clock=clock
+            problem,
+            warm,
+            deadline=deadline,
+            workers=workers,
+            seed=seed,
+            on_progress=on_progress,
+            clock=clock,
+            bound=bound,
         )
-        return Result(
-            Status.FEASIBLE,
-            evaluate(problem, schedule).total,
-            None,
-            time.perf_counter() - clock,
-            schedule,
-            strategy,
-        )
-    return _solve_cpsat(problem, warm, deadline, workers, seed, on_progress, clock, strategy)
+        if check(problem, schedule):  # never expected: every step is checked; keep the warm start if it happens
+            schedule = warm
+        objective = evaluate(problem, schedule).total
+        bound = min(bound, objective)
+        status = Status.OPTIMAL if bound == objective else Status.FEASIBLE
+        return Result(status, objective, bound, time.perf_counter() - clock, schedule, strategy)
+    return _solve_cpsat(problem, warm, deadline, workers, seed, on_progress, clock, strategy, bound)
 
 
 def is_large(problem: Problem) -> bool:
     """Whether ``auto`` uses the large-neighbourhood search rather than one model."""
     arcs = sum(len(tasks) ** 2 for tasks in problem.machine_tasks.values())
-    return len(problem.tasks) > _AUTO_MAX_TASKS or arcs > _AUTO_MAX_ARCS
+    if len(problem.tasks) > _AUTO_MAX_TASKS or arcs > _AUTO_MAX_ARCS:
+        return True
+    changeovers = any(
+        isinstance(resource, Machine) and resource.has_setups and problem.machine_tasks[index]
+        for index, resource in enumerate(problem.resources)
+    )
+    return changeovers and len(problem.tasks) > _AUTO_MAX_SETUP_TASKS
 
 
-def _warm_start(problem: Problem, initial: Schedule | None) -> Schedule | None:
-    """A feasible schedule to start from: ``initial`` if it is feasible, else the greedy schedule if it is."""
-    for candidate in (initial, None):
-        schedule = candidate if candidate is not None else greedy(problem)
-        if not check(problem, schedule):
-            return schedule
-        if candidate is None:
-            return None
-    return None
+def _warm_start(problem: Problem, initial: Schedule | None, construct_until: float | None) -> Schedule | None:
+    """A feasible schedule to start from, or None.
+
+    With ``construct_until`` (the optimising strategies): the better of ``initial`` (if feasible) and the best
+    dispatch rule of :func:`construct`. Without it (the ``greedy`` strategy): ``initial`` if it is feasible,
+    else the one-pass baseline :func:`greedy` if it is.
+    """
+    if initial is not None and check(problem, initial):
+        initial = None
+    if construct_until is None:
+        if initial is not None:
+            return initial
+        baseline = greedy(problem)
+        return None if check(problem, baseline) else baseline
+    built = construct(problem, deadline=construct_until)
+    if built is None:
+        return initial
+    if initial is None:
+        return built
+    return built if evaluate(problem, built).total < evaluate(problem, initial).total else initial
 
 
 def _greedy_result(problem: Problem, warm: Schedule | None, clock: float) -> Result:
@@ -140,6 +179,7 @@ def _solve_cpsat(
     on_progress: ProgressCallback | None,
     clock: float,
     strategy: str,
+    trivial: int,
 ) -> Result:
     horizon = default_horizon(problem)
     weights = problem.objective.weights()
@@ -169,8 +209,9 @@ def _solve_cpsat(
     if schedule is None:
         return Result(Status.UNKNOWN, None, None, runtime, None, strategy)
     objective = evaluate(problem, schedule).total
-    bound = None
+    bound = trivial
     if built.exact and code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        bound = min(objective, math.ceil(solver.best_objective_bound - 1e-6))
-    status = Status.OPTIMAL if bound == objective and built.exact else Status.FEASIBLE
+        bound = max(bound, math.ceil(solver.best_objective_bound - 1e-6))
+    bound = min(objective, bound)
+    status = Status.OPTIMAL if bound == objective else Status.FEASIBLE
     return Result(status, objective, bound, runtime, schedule, strategy)

@@ -20,8 +20,10 @@ from opencdmo.scheduling import (
     greedy,
     solve,
 )
+from opencdmo.scheduling.bounds import lower_bound
 from opencdmo.scheduling.generate import network_year
 from opencdmo.scheduling.readers.fjsp import read_fjsp
+from opencdmo.scheduling.solve import is_large
 
 FJSP = Path("/work/shared/benchmarks/fjsp")
 
@@ -116,6 +118,33 @@ def test_auto_uses_lns_for_large_instances() -> None:
     assert result.status is Status.FEASIBLE
     assert result.schedule is not None
     assert check(problem, result.schedule) == []
+
+
+def test_auto_uses_lns_for_a_few_hundred_tasks_with_changeovers_and_reports_a_bound() -> None:
+    problem = network_year(100, 15, horizon=60 * 24 * 60, seed=7)
+    assert 300 < len(problem.tasks) < 1200
+    assert is_large(problem)
+    baseline = evaluate(problem, greedy(problem)).total
+    result = solve(problem, time_limit=3, workers=1, seed=1)
+    assert result.strategy == "lns"
+    assert result.schedule is not None
+    assert check(problem, result.schedule) == []
+    assert result.objective is not None
+    assert result.objective < baseline
+    assert result.lower_bound == lower_bound(problem)
+    assert result.lower_bound <= result.objective
+
+
+def test_auto_keeps_one_exact_model_for_benchmark_instances() -> None:
+    problem = read_fjsp(FJSP / "mk01.txt")
+    assert not is_large(problem)
+    result = solve(problem, time_limit=2, workers=1)
+    assert result.strategy == "cpsat"
+    assert result.schedule is not None
+    assert check(problem, result.schedule) == []
+    assert result.lower_bound is not None
+    assert result.objective is not None
+    assert lower_bound(problem) <= result.lower_bound <= result.objective
 
 
 def test_objective_without_terms_is_a_feasibility_problem() -> None:

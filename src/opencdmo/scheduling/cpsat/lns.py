@@ -1,11 +1,14 @@
 """Large-neighbourhood search for instances too big for one model (a network-year).
 
-Each step frees the tasks of a few jobs that run around one moment (a random one, or where a late job
-finishes), freezes everything else, and re-optimises the freed tasks with CP-SAT. The subproblem is an ordinary
+Each step frees the tasks of a few jobs around an anchor job (mostly a late one, the costliest more often),
+starting with the jobs just before it on its machines (what holds it back), then those competing for its
+resources around its time, then those running near it; it freezes everything else and re-optimises the freed
+tasks with CP-SAT within a time box of about a second. The subproblem is an ordinary
 :class:`Problem`: the freed tasks keep their modes and get a time window, and every frozen task they could
 touch (same machine near the window, same renewable during it, a precedence neighbour, the last task of their
 job) comes along as a fixed task. So the subproblem is small, its changeover circuits are cheap, and any of
-its solutions is feasible for the whole problem. A step is kept when the whole objective does not get worse.
+its solutions is feasible for the whole problem. A step is kept when the independent checker accepts the
+subproblem's solution and the whole objective does not get worse (equal moves are kept, to cross plateaus).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from opencdmo.scheduling.check import evaluate
+from opencdmo.scheduling.check import check, evaluate
 from opencdmo.scheduling.cpsat.model import CpsatModel
 from opencdmo.scheduling.problem import Machine, Problem, Renewable, Task
 from opencdmo.scheduling.result import Progress, Schedule, ScheduledTask
@@ -88,8 +91,10 @@ class _Search:
         seed: int,
         on_progress: ProgressCallback | None,
         clock: float,
+        bound: int = 0,
     ) -> None:
         self.problem = problem
+        self.bound = bound
         self.schedule = schedule
         self.deadline = deadline
         self.workers = workers
@@ -122,20 +127,46 @@ class _Search:
             self._step(free)
         return self.schedule
 
-    def _late_jobs(self) -> list[int]:
+    def _late_jobs(self) -> list[tuple[int, int]]:
+        """Late jobs with their weighted tardiness."""
         late = []
         for job, tasks in enumerate(self.problem.job_tasks):
             due = self.problem.jobs[job].due
-            if due is not None and tasks and max(self.schedule[t].end for t in tasks) > due:
-                late.append(job)
+            if due is None or not tasks:
+                continue
+            excess = max(self.schedule[t].end for t in tasks) - due
+            if excess > 0:
+                late.append((job, excess * max(1, self.problem.jobs[job].weight)))
         return late
 
+    def _pick_late(self, late: list[tuple[int, int]]) -> int:
+        """A late job: half the time the costliest weigh most, else any, so cheap late jobs get their turn too."""
+        if self.random.random() < 0.5:
+            return self.random.choices([job for job, _ in late], weights=[cost for _, cost in late])[0]
+        return self.random.choice(late)[0]
+
+    def _just_before(self, task: int, count: int = 3) -> list[int]:
+        """The tasks that run just before ``task`` on its machines: what holds a late job back."""
+        item = self.schedule[task]
+        found: list[int] = []
+        for resource in self.problem.tasks[task].modes[item.mode].resources:
+            if not isinstance(self.problem.resources[resource], Machine):
+                continue
+            items, starts = self.index.by_resource.get(resource, []), self.index.starts.get(resource, [])
+            position = bisect_left(starts, item.start)
+            found.extend(items[k][2] for k in range(max(0, position - count), position) if items[k][2] != task)
+        return found
+
     def _choose(self) -> list[int]:
-        """Whole jobs running around an anchor moment, up to ``size`` movable tasks."""
+        """Whole jobs around an anchor job: the jobs just before it on its machines first, then jobs competing
+        for its resources around its time, then jobs running near it; up to ``size`` movable tasks.
+
+        The anchor is mostly a late job (when the objective has due dates), else a random task's job.
+        """
         problem, schedule, order = self.problem, self.schedule, self.index.order
         late = self._late_jobs() if problem.objective.uses_due_dates and self.random.random() < 0.95 else []
         if late:
-            job = self.random.choice(late)
+            job = self._pick_late(late)
             anchor_task = max(problem.job_tasks[job], key=lambda t: schedule[t].end)
         else:
             anchor_task = self.random.choice(order)
@@ -145,16 +176,19 @@ class _Search:
         self.random.shuffle(window)
         anchor_job = problem.tasks[anchor_task].job
         anchors = list(problem.job_tasks[anchor_job]) if anchor_job is not None else [anchor_task]
+        blocking: list[int] = []
         related: list[int] = []
         for task in anchors:  # tasks competing with the anchor job for its resources, around its time
+            blocking.extend(self._just_before(task))
             first, last = self._window(task)
             for mode in problem.tasks[task].modes:
                 for resource in mode.resources:
                     related.extend(self.index.tasks(resource, self.index.around(resource, first, last, 0)))
+        self.random.shuffle(blocking)
         self.random.shuffle(related)
         chosen: list[int] = []
         seen: set[int] = set()
-        candidates = anchors + related + window
+        candidates = anchors + blocking + related + window
         for task in candidates:
             owner = problem.tasks[task].job
             members = problem.job_tasks[owner] if owner is not None else (task,)
@@ -261,6 +295,8 @@ class _Search:
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
         solution = built.decode(solver)
+        if check(sub, solution):  # the independent checker has the last word on every step
+            return
         items = list(self.schedule.tasks)
         for item in solution.tasks:
             task = members[item.task]
@@ -275,7 +311,7 @@ class _Search:
             self.schedule, self.best = candidate, value
             self.index = _Index(self.problem, candidate)
             if improved and self.on_progress is not None:
-                self.on_progress(Progress(value, 0, time.perf_counter() - self.clock))
+                self.on_progress(Progress(value, min(self.bound, value), time.perf_counter() - self.clock))
 
 
 def large_neighbourhood_search(
@@ -287,6 +323,8 @@ def large_neighbourhood_search(
     seed: int,
     on_progress: ProgressCallback | None,
     clock: float,
+    bound: int = 0,
 ) -> Schedule:
-    """Improve a feasible schedule until ``deadline`` (a ``time.perf_counter()`` value)."""
-    return _Search(problem, start, deadline, workers, seed, on_progress, clock).run()
+    """Improve a feasible schedule until ``deadline`` (a ``time.perf_counter()`` value); ``bound`` is the lower
+    bound reported with each improvement."""
+    return _Search(problem, start, deadline, workers, seed, on_progress, clock, bound).run()
