@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Generic, TypeVar
 
 from opencdmo import domain
+from opencdmo.errors import Conflict
 from opencdmo.services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -123,3 +124,67 @@ class FakeUnitOfWork(UnitOfWork):
         for collection, items in zip(self.collections(), snapshots, strict=True):
             collection.items[:] = items
         self.schedules.items[:] = schedules  # type: ignore[assignment]
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.items: list[domain.User] = []
+
+    def add(self, user: domain.User, /) -> None:
+        self.items.append(user)
+
+    def get(self, username: str) -> domain.User | None:
+        return next((user for user in self.items if user.username == username), None)
+
+    def list(self) -> list[domain.User]:
+        return list(self.items)
+
+
+class FakeTokens:
+    def __init__(self) -> None:
+        self.items: list[domain.ApiToken] = []
+
+    def add(self, token: domain.ApiToken, /) -> None:
+        self.items.append(token)
+
+    def find(self, token_hash: str) -> domain.ApiToken | None:
+        return next((token for token in self.items if token.token_hash == token_hash), None)
+
+    def of_user(self, user: domain.User) -> list[domain.ApiToken]:
+        return [token for token in self.items if token.user is user]
+
+
+class FakeAccountsUnitOfWork(FakeUnitOfWork):
+    """The fake unit of work with users and tokens. A rollback forgets users and tokens added since the last
+    commit; changes to loaded objects are not undone (services commit before raising when they must keep one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users = FakeUsers()
+        self.tokens = FakeTokens()
+        self.store = FakeAccountsStore(self)
+        self._accounts: tuple[list[domain.User], list[domain.ApiToken]] = ([], [])
+
+    def commit(self) -> None:
+        super().commit()
+        self._accounts = (list(self.users.items), list(self.tokens.items))
+
+    def rollback(self) -> None:
+        super().rollback()
+        users, tokens = self._accounts
+        self.users.items[:] = users
+        self.tokens.items[:] = tokens
+
+
+class FakeAccountsStore(FakeStore):
+    """Refuses to clear sponsors that sponsor users belong to, like the real store."""
+
+    def __init__(self, uow: FakeAccountsUnitOfWork) -> None:
+        super().__init__(uow)
+        self.users = uow.users
+
+    def clear(self) -> None:
+        names = [user.username for user in self.users.items if user.sponsor is not None]
+        if names:
+            raise Conflict(f"cannot replace the network while sponsor users exist ({', '.join(names)})")
+        super().clear()

@@ -11,6 +11,7 @@ entrypoint maps them once (the CLI to a message and an exit code).
     │   └── InvalidTransition   a batch was asked to move to a status it cannot reach from its current one
     ├── NotFound                a named record does not exist (or is not visible to the caller)
     ├── Conflict                the request clashes with what is stored (duplicate key, non-empty database)
+    ├── Unauthorized            the caller is not authenticated (no, wrong, expired or revoked credentials)
     ├── Forbidden               the caller's role or scope does not allow the action
     ├── InputError              input at a boundary is malformed or inconsistent
     │   └── ScenarioFileError   a scenario file is malformed; names the file and the place in the document
@@ -66,6 +67,11 @@ class NotFound(OpenCDMOError):
 
 class Conflict(OpenCDMOError):
     """The request clashes with stored data, for example a duplicate name or an import into a full database."""
+
+
+class Unauthorized(OpenCDMOError):
+    """The caller could not be authenticated. The message never says which part was wrong, so usernames
+    cannot be probed."""
 
 
 class Forbidden(OpenCDMOError):

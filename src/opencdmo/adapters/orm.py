@@ -361,6 +361,7 @@ def start_mappers() -> None:
         },
     )
     start_schedule_mappers()
+    start_account_mappers()
 
 
 # Schedule versions (issue 4). Appended after the network tables; mapped by start_schedule_mappers().
@@ -469,4 +470,47 @@ def start_schedule_mappers() -> None:
                 domain.SuiteLoad, order_by=schedule_suite_loads.c.id, cascade="all, delete-orphan", lazy="selectin"
             ),
         },
+    )
+
+
+# Accounts (issue 5). Not sponsor-owned data: a user row names its sponsor to scope what that user sees.
+# Users are deactivated, never deleted; a replacing import refuses to delete a sponsor that has users.
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("username", String(60), nullable=False, unique=True),
+    Column("role", EnumText(domain.Role), nullable=False),
+    _fk("sponsor_id", "sponsors.id", nullable=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id"),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+
+
+def start_account_mappers() -> None:
+    """Map users and API tokens (called by :func:`start_mappers`)."""
+    mapper_registry.map_imperatively(
+        domain.User,
+        users,
+        properties={"sponsor": relationship(domain.Sponsor, foreign_keys=[users.c.sponsor_id], lazy="joined")},
+    )
+    mapper_registry.map_imperatively(
+        domain.ApiToken,
+        api_tokens,
+        properties={"user": _many_to_one(domain.User, api_tokens.c.user_id)},
     )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from opencdmo import domain
 from opencdmo.adapters import orm
-from opencdmo.errors import Forbidden
+from opencdmo.errors import Conflict, Forbidden
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,7 @@ class ScenarioStore(SqlAlchemyRepository):
 
     def clear(self) -> None:
         self.scope.require_staff("clear the database")
+        _refuse_to_clear_sponsors_with_users(self.session)
         for table in _TABLES_TO_CLEAR:
             self.session.execute(delete(table))
         self.session.expunge_all()
@@ -216,3 +217,55 @@ class ScheduleRepository(SqlAlchemyRepository):
 
     def list(self) -> list[domain.ScheduleVersion]:
         return self._all(select(domain.ScheduleVersion).order_by(orm.schedule_versions.c.number))
+
+
+def _refuse_to_clear_sponsors_with_users(session: Session) -> None:
+    """Users survive a replacing import, but a sponsor user cannot outlive its sponsor: refuse instead.
+
+    Detaching the user would leave a sponsor user without a sponsor, whose scope would be everything.
+    """
+    names = list(
+        session.scalars(
+            select(orm.users.c.username).where(orm.users.c.sponsor_id.is_not(None)).order_by(orm.users.c.username)
+        )
+    )
+    if names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise Conflict(
+            f"cannot replace the network while sponsor users exist ({shown}): they belong to its sponsors, "
+            "and users are deactivated, never deleted"
+        )
+
+
+class UserRepository(SqlAlchemyRepository):
+    """Users. A sponsor's caller sees only its own sponsor's users; only staff may add users."""
+
+    def add(self, user: domain.User) -> None:
+        self.scope.require_staff("manage users")
+        self.session.add(user)
+
+    def get(self, username: str) -> domain.User | None:
+        statement = select(domain.User).where(orm.users.c.username == username)
+        found: list[domain.User] = self._all(self.scope.filter(statement, orm.users.c.sponsor_id))
+        return found[0] if found else None
+
+    def list(self) -> list[domain.User]:
+        statement = select(domain.User).order_by(orm.users.c.id)
+        return self._all(self.scope.filter(statement, orm.users.c.sponsor_id))
+
+
+class TokenRepository(SqlAlchemyRepository):
+    """API tokens, found by the digest of their secret. Resolving a token runs with staff scope."""
+
+    def add(self, token: domain.ApiToken) -> None:
+        self.scope.require_staff("issue tokens")
+        self.session.add(token)
+
+    def find(self, token_hash: str) -> domain.ApiToken | None:
+        statement = select(domain.ApiToken).where(orm.api_tokens.c.token_hash == token_hash)
+        found: list[domain.ApiToken] = self._all(statement)
+        return found[0] if found else None
+
+    def of_user(self, user: domain.User) -> list[domain.ApiToken]:
+        statement = select(domain.ApiToken).where(orm.api_tokens.c.user_id == user.id).order_by(orm.api_tokens.c.id)
+        return self._all(statement)

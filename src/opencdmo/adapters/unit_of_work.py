@@ -38,6 +38,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.batches = repositories.BatchRepository(session, self.scope)
         self.schedules = repositories.ScheduleRepository(session, self.scope)
         self.store = repositories.ScenarioStore(session, self.scope)
+        self.users = repositories.UserRepository(session, self.scope)
+        self.tokens = repositories.TokenRepository(session, self.scope)
         return super().__enter__()
 
     def __exit__(

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 # Commands appear in --help in the order their modules register them: keep this order.
 # isort: off
-from opencdmo.cli import network, planning, bench
+from opencdmo.cli import network, planning, users, serve, bench
 
 # isort: on
 from opencdmo.cli.app import EXIT_BAD_INPUT, EXIT_BUG, EXIT_REFUSED, app
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_BUG", "EXIT_REFUSED", "app", "bench", "main", "network", "planning"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUG",
+    "EXIT_REFUSED",
+    "app",
+    "bench",
+    "main",
+    "network",
+    "planning",
+    "serve",
+    "users",
+]
 
 
 def main() -> None:

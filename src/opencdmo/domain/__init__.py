@@ -1,5 +1,6 @@
 """The domain model of a CDMO network and its sponsors' work. Standard library only."""
 
+from opencdmo.domain.accounts import LOCKOUT, MAX_FAILED_LOGINS, PERMISSIONS, Action, ApiToken, Role, User, can
 from opencdmo.domain.batches import FINAL_STATUSES, TRANSITIONS, Batch, BatchStatus
 from opencdmo.domain.families import ProductFamily
 from opencdmo.domain.network import (
@@ -28,7 +29,12 @@ from opencdmo.domain.sponsors import Modality, Phase, Program, Sponsor, SponsorS
 
 __all__ = [
     "FINAL_STATUSES",
+    "LOCKOUT",
+    "MAX_FAILED_LOGINS",
+    "PERMISSIONS",
     "TRANSITIONS",
+    "Action",
+    "ApiToken",
     "Batch",
     "BatchStatus",
     "ChangeoverRule",
@@ -43,6 +49,7 @@ __all__ = [
     "ProcessTemplate",
     "ProductFamily",
     "Program",
+    "Role",
     "ScaleUnit",
     "Scenario",
     "ScheduleVersion",
@@ -54,7 +61,9 @@ __all__ = [
     "SuiteDuration",
     "SuiteKind",
     "SuiteLoad",
+    "User",
     "VersionKind",
+    "can",
     "due_at",
     "measure",
     "qc_labs_able_to_release",

@@ -54,6 +54,26 @@ class Store(Protocol):
     def clear(self) -> None: ...
 
 
+class Users(Protocol):
+    """Accounts; a sponsor's caller sees only its own sponsor's users."""
+
+    def add(self, user: domain.User, /) -> None: ...
+
+    def get(self, username: str) -> domain.User | None: ...
+
+    def list(self) -> list[domain.User]: ...
+
+
+class Tokens(Protocol):
+    """API tokens, found by the digest of their secret (never by the secret itself)."""
+
+    def add(self, token: domain.ApiToken, /) -> None: ...
+
+    def find(self, token_hash: str) -> domain.ApiToken | None: ...
+
+    def of_user(self, user: domain.User) -> list[domain.ApiToken]: ...
+
+
 class UnitOfWork(abc.ABC):
     product_families: Collection[domain.ProductFamily]
     processes: Collection[domain.ProcessTemplate]
@@ -64,6 +84,8 @@ class UnitOfWork(abc.ABC):
     batches: BatchLookup
     schedules: Schedules
     store: Store
+    users: Users
+    tokens: Tokens
 
     def __enter__(self) -> Self:
         return self

@@ -1,0 +1,208 @@
+"""Use cases on accounts: add users, sign in, issue and resolve API tokens, deactivate, reset passwords.
+
+Passwords are hashed with argon2; tokens are opaque random strings of which only a SHA-256 digest is
+stored, so a copy of the database holds no usable credential. Every sign-in failure (unknown user, wrong
+password, locked or inactive account) raises the same :class:`Unauthorized`, so usernames cannot be probed.
+The clock is a parameter, so lockout and expiry are tested without waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from opencdmo import domain
+from opencdmo.errors import Conflict, InputError, NotFound, Unauthorized
+from opencdmo.services.unit_of_work import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+DEFAULT_TOKEN_DAYS = 30
+MAX_TOKEN_DAYS = 366
+SIGN_IN_REFUSED = "unknown username or wrong password, or the account is locked or inactive"
+BEARER_REFUSED = "the bearer token is missing, unknown, expired or revoked"
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a wrong username takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: what an entrypoint needs to scope queries and check permissions."""
+
+    username: str
+    role: domain.Role
+    sponsor_id: int | None = None
+
+    def can(self, action: domain.Action) -> bool:
+        return domain.can(self.role, action)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    role: domain.Role
+    generated_password: str | None
+    """Shown once when the password was generated; None when the caller chose it."""
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InputError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _identity(user: domain.User) -> Identity:
+    return Identity(
+        username=user.username, role=user.role, sponsor_id=None if user.sponsor is None else user.sponsor.id
+    )
+
+
+def _user(uow: UnitOfWork, username: str) -> domain.User:
+    user = uow.users.get(username)
+    if user is None:
+        raise NotFound("user", username)
+    return user
+
+
+def add_user(
+    uow: UnitOfWork,
+    username: str,
+    role: domain.Role,
+    *,
+    sponsor_name: str | None = None,
+    password: str | None = None,
+    now: Clock = utcnow,
+) -> NewUser:
+    """Add a user; without ``password`` one is generated and returned once (it is stored only hashed)."""
+    chosen = generate_password() if password is None else _check_password(password)
+    with uow:
+        if uow.users.get(username) is not None:
+            raise Conflict(f"user {username!r} already exists (users are deactivated, never deleted)")
+        sponsor = None
+        if sponsor_name is not None:
+            sponsor = next((item for item in uow.sponsors.list() if item.name == sponsor_name), None)
+            if sponsor is None:
+                raise NotFound("sponsor", sponsor_name)
+        user = domain.User(
+            username=username,
+            role=role,
+            password_hash=_hasher.hash(chosen),
+            created_at=now(),
+            sponsor=sponsor,
+        )
+        uow.users.add(user)
+        uow.commit()
+        return NewUser(username=user.username, role=user.role, generated_password=chosen if password is None else None)
+
+
+def authenticate(uow: UnitOfWork, username: str, password: str, *, now: Clock = utcnow) -> Identity:
+    """The identity of a user who gave the right password; counts failures and locks after five."""
+    moment = now()
+    with uow:
+        user = uow.users.get(username)
+        if user is None:
+            _verify(_DUMMY_HASH, password)
+            raise Unauthorized(SIGN_IN_REFUSED)
+        if not user.active or user.is_locked(moment):
+            _verify(_DUMMY_HASH, password)  # as slow as a wrong password, so the lock cannot be timed
+            raise Unauthorized(SIGN_IN_REFUSED)
+        if not _verify(user.password_hash, password):
+            user.record_failed_login(moment)
+            uow.commit()
+            raise Unauthorized(SIGN_IN_REFUSED)
+        user.record_successful_login()
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.change_password_hash(_hasher.hash(password))
+        uow.commit()
+        return _identity(user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(uow: UnitOfWork, username: str, *, expires_days: int = DEFAULT_TOKEN_DAYS, now: Clock = utcnow) -> str:
+    """A new bearer token for an active user; returned once, stored only as its digest."""
+    if not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise InputError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {expires_days}")
+    secret = secrets.token_urlsafe(32)
+    moment = now()
+    with uow:
+        user = _user(uow, username)
+        if not user.active:
+            raise Conflict(f"user {username!r} is deactivated")
+        uow.tokens.add(
+            domain.ApiToken(
+                user=user,
+                token_hash=token_digest(secret),
+                created_at=moment,
+                expires_at=moment + timedelta(days=expires_days),
+            )
+        )
+        uow.commit()
+    return secret
+
+
+def resolve_token(uow: UnitOfWork, token: str, *, now: Clock = utcnow) -> Identity:
+    """The identity behind a bearer token; refuses an unknown, expired or revoked one, or an inactive user."""
+    with uow:
+        found = uow.tokens.find(token_digest(token))
+        if found is None or not found.is_valid(now()):
+            raise Unauthorized(BEARER_REFUSED)
+        return _identity(found.user)
+
+
+def revoke_token(uow: UnitOfWork, token: str) -> None:
+    """Revoke one token at once (a no-op for an unknown one, which is as unusable as a revoked one)."""
+    with uow:
+        found = uow.tokens.find(token_digest(token))
+        if found is not None:
+            found.revoke()
+            uow.commit()
+
+
+def deactivate(uow: UnitOfWork, username: str) -> None:
+    """Deactivate a user and revoke all their tokens. The user stays, so records can still name them."""
+    with uow:
+        user = _user(uow, username)
+        user.deactivate()
+        for token in uow.tokens.of_user(user):
+            token.revoke()
+        uow.commit()
+
+
+def reset_password(uow: UnitOfWork, username: str, *, password: str | None = None) -> str | None:
+    """Set a new password (generated and returned when none is given); also lifts a lockout."""
+    chosen = generate_password() if password is None else _check_password(password)
+    with uow:
+        user = _user(uow, username)
+        user.change_password_hash(_hasher.hash(chosen))
+        uow.commit()
+    return chosen if password is None else None

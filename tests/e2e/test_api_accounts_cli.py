@@ -1,0 +1,109 @@
+"""The account commands of the CLI (opencdmo user ...) and `opencdmo serve`, end to end on each database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from opencdmo.bootstrap import bootstrap
+from opencdmo.cli import EXIT_BAD_INPUT, EXIT_REFUSED, app, ui
+from opencdmo.config import Settings
+from opencdmo.services import accounts
+from tests.conftest import SAMPLE_SCENARIO
+
+Run = Callable[..., Result]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
+    monkeypatch.setattr(ui, "out", ui.console(width=200))
+    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        return runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
+
+    invoke("init")
+    invoke("import", str(SAMPLE_SCENARIO))
+    return invoke
+
+
+def _authenticate(database_url: str, username: str, password: str) -> accounts.Identity:
+    with bootstrap(Settings(database_url=database_url)) as application:
+        return accounts.authenticate(application.unit_of_work(), username, password)
+
+
+def test_user_add_prints_a_generated_password_once(run: Run, database_url: str) -> None:
+    result = run("user", "add", "ana", "--role", "planner")
+    assert result.exit_code == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("password")]
+    password = line.split()[-1]
+    assert _authenticate(database_url, "ana", password).username == "ana"
+
+
+def test_user_add_reads_the_password_from_stdin_and_prints_none(run: Run, database_url: str) -> None:
+    result = run(
+        "user", "add", "hx", "--role", "sponsor", "--sponsor", "Helix Vaccines", "--password-stdin", stdin=PASSWORD
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "password" not in result.stdout
+    assert _authenticate(database_url, "hx", PASSWORD).sponsor_id is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--role", "sponsor"), EXIT_REFUSED, "must be bound to a sponsor"),
+        (("--role", "planner", "--sponsor", "Helix Vaccines"), EXIT_REFUSED, "only sponsor users"),
+        (("--role", "sponsor", "--sponsor", "Nobody Inc"), EXIT_REFUSED, "no sponsor 'Nobody Inc'"),
+        (("--role", "root"), EXIT_BAD_INPUT, "'root' is not one of"),
+    ],
+)
+def test_user_add_refusals(run: Run, args: tuple[str, ...], code: int, message: str) -> None:
+    result = run("user", "add", "bob", *args)
+    assert result.exit_code == code
+    assert message in " ".join(result.stderr.split())
+
+
+def test_a_short_password_on_stdin_is_bad_input(run: Run) -> None:
+    result = run("user", "add", "bob", "--role", "qa", "--password-stdin", stdin="short\n")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "at least 12" in result.stderr
+
+
+def test_user_token_prints_the_token_and_nothing_else(run: Run, database_url: str) -> None:
+    run("user", "add", "ana", "--role", "planner", "--password-stdin", stdin=PASSWORD)
+    result = run("user", "token", "ana", "--expires-days", "7")
+    assert result.exit_code == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n"
+    with bootstrap(Settings(database_url=database_url)) as application:
+        assert accounts.resolve_token(application.unit_of_work(), token).username == "ana"
+    assert run("user", "token", "nobody").exit_code == EXIT_REFUSED
+
+
+def test_deactivate_and_reset_password(run: Run, database_url: str) -> None:
+    run("user", "add", "ana", "--role", "planner", "--password-stdin", stdin=PASSWORD)
+    reset = run("user", "reset-password", "ana")
+    assert reset.exit_code == 0, reset.stderr
+    new_password = next(line for line in reset.stdout.splitlines() if line.startswith("password")).split()[-1]
+    assert _authenticate(database_url, "ana", new_password).username == "ana"
+    assert run("user", "deactivate", "ana").exit_code == 0
+    assert run("user", "token", "ana").exit_code == EXIT_REFUSED
+
+
+def test_replace_is_refused_while_sponsor_users_exist(run: Run) -> None:
+    run("user", "add", "hx", "--role", "sponsor", "--sponsor", "Helix Vaccines", "--password-stdin", stdin=PASSWORD)
+    result = run("import", "--replace", str(SAMPLE_SCENARIO))
+    assert result.exit_code == EXIT_REFUSED
+    assert "sponsor users exist (hx)" in result.stderr
+
+
+def test_serve_is_a_command(run: Run) -> None:
+    result = run("serve", "--help")
+    assert result.exit_code == 0
+    assert "--port" in result.stdout
