@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from typer.testing import CliRunner, Result
 
 from opencdmo.bootstrap import bootstrap
-from opencdmo.cli import EXIT_BAD_INPUT, EXIT_REFUSED, app, ui
+from opencdmo.cli import EXIT_BAD_INPUT, EXIT_REFUSED
 from opencdmo.config import Settings
 from opencdmo.services import accounts
 from tests.conftest import SAMPLE_SCENARIO
+from tests.e2e.conftest import Run
 
-Run = Callable[..., Result]
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
-    monkeypatch.setattr(ui, "out", ui.console(width=200))
-    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
-    runner = CliRunner()
-
-    def invoke(*args: str, stdin: str | None = None) -> Result:
-        return runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
-
-    invoke("init")
-    invoke("import", str(SAMPLE_SCENARIO))
-    return invoke
+def run(run: Run) -> Run:
+    """The command line on a database holding the sample network."""
+    run("init")
+    run("import", str(SAMPLE_SCENARIO))
+    return run
 
 
 def _authenticate(database_url: str, username: str, password: str) -> accounts.Identity:

@@ -6,33 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from opencdmo import cli
 from opencdmo.adapters import scenario_file
-from opencdmo.cli import app, ui
+from opencdmo.cli import app
 from opencdmo.services import scenarios
 from tests.conftest import SAMPLE_SCENARIO
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
-    # Wide consoles, so that tables are not squeezed to the 80 columns rich assumes without a terminal.
-    monkeypatch.setattr(ui, "out", ui.console(width=200))
-    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
+from tests.e2e.conftest import Run
 
 
 def test_init_import_status_export(run: Run, tmp_path: Path) -> None:

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from opencdmo.cli import app, ui
 from tests.conftest import SAMPLE_SCENARIO
+from tests.e2e.conftest import Run
 
 KEYS = {
     "status",
@@ -26,18 +25,11 @@ KEYS = {
 
 
 @pytest.fixture
-def run(database_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("OPENCDMO_DATABASE_URL", database_url)
-    monkeypatch.setattr(ui, "out", ui.console(width=200))
-    monkeypatch.setattr(ui, "err", ui.console(width=200, stderr=True))
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert invoke("init").exit_code == 0
-    assert invoke("import", str(SAMPLE_SCENARIO)).exit_code == 0
-    return invoke
+def run(run: Run) -> Run:
+    """The command line on a database holding the sample network."""
+    assert run("init").exit_code == 0
+    assert run("import", str(SAMPLE_SCENARIO)).exit_code == 0
+    return run
 
 
 def test_schedule_prints_json_and_writes_a_self_contained_html_gantt(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
