@@ -206,3 +206,24 @@ def test_every_route_refuses_a_caller_without_a_token(api: Api) -> None:
         response = api.request(_fill(template, own))
         assert response.status_code == 401, template
         assert response.json()["error"] == "unauthorized"
+
+
+def test_an_unexpected_failure_answers_500_in_the_error_shape_without_its_text(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencdmo.services import catalogue
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("SELECT secret FROM northwind")
+
+    monkeypatch.setattr(catalogue, "list_sites", broken)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=api.asgi, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.get("/api/v1/sites", headers={"Authorization": f"Bearer {api.tokens['ana']}"})
+
+    response = asyncio.run(call())
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal-error"
+    assert "secret" not in response.text

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from opencdmo import domain
 from opencdmo.adapters import scenario_file
 from opencdmo.adapters.repositories import Scope
 from opencdmo.bootstrap import App
+from opencdmo.errors import Forbidden
 from opencdmo.services import planning, scenarios
 
 FAST = planning.PlanOptions(time_limit=2.0, workers=1, strategy="cpsat")
@@ -70,3 +73,14 @@ def test_a_replacing_import_clears_the_stored_plans(app: App, sample_text: str) 
     with app.unit_of_work() as uow:
         assert uow.schedules.get() is None
         assert uow.schedules.next_number() == 1
+
+
+def test_a_sponsor_scope_cannot_store_a_plan(app: App, sample_text: str) -> None:
+    """A sponsor sees only its own batches: a plan made in its scope would drop everyone else's."""
+    _load(app, sample_text)
+    with app.unit_of_work() as uow:
+        helix = next(s for s in uow.sponsors.list() if s.name == "Helix Vaccines")
+    with pytest.raises(Forbidden, match="only CDMO staff"):
+        planning.plan_network(app.unit_of_work(Scope(sponsor_id=helix.id)), FAST)
+    with app.unit_of_work() as uow:
+        assert uow.schedules.list() == []

@@ -335,3 +335,12 @@ def test_only_sponsor_users_are_scoped_and_one_without_a_sponsor_sees_nothing() 
 )
 def test_each_error_maps_to_one_status(error: OpenCDMOError, status: int) -> None:
     assert api_errors.status_of(error)[0] == status
+
+
+def test_a_password_reset_revokes_every_token(uow: FakeAccountsUnitOfWork, clock: FakeClock) -> None:
+    accounts.add_user(uow, "ana", Role.PLANNER, password=PASSWORD)
+    token = accounts.issue_token(uow, "ana", now=clock)
+    assert accounts.resolve_token(uow, token, now=clock).username == "ana"
+    accounts.reset_password(uow, "ana")
+    with pytest.raises(Unauthorized):
+        accounts.resolve_token(uow, token, now=clock)

@@ -191,6 +191,8 @@ class ScheduleRepository(SqlAlchemyRepository):
     """Schedule versions. Their operations are sponsor-owned and are read only through :meth:`operations`."""
 
     def add(self, version: domain.ScheduleVersion) -> None:
+        # A sponsor sees only its own operations, so a plan made in its scope would be a partial plan.
+        self.scope.require_staff("store schedule versions")
         self.session.add(version)
 
     def next_number(self) -> int:

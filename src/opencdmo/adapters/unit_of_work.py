@@ -59,7 +59,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self.session.commit()
         except IntegrityError as error:
             self.session.rollback()
-            raise Conflict(f"the change clashes with stored data: {error.orig}") from None
+            # The driver's text names tables and values, possibly another sponsor's: keep it out of the
+            # message (it stays on the exception's cause for logs).
+            raise Conflict(
+                "the change clashes with stored data: a name or number that must be unique is taken"
+            ) from error
 
     def rollback(self) -> None:
         # Detach first: a rollback would expire every loaded object, and the use case's caller still reads

@@ -55,7 +55,13 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return _answer(422, "invalid-input", problems)
 
 
+async def _internal_error(_request: Request, _error: Exception) -> JSONResponse:
+    # Never the exception's text: it may carry SQL, paths or another sponsor's values.
+    return _answer(500, "internal-error", "the server failed to handle the request; it has been logged")
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _internal_error)
     app.add_exception_handler(errors.OpenCDMOError, _opencdmo_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -16,11 +16,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
-    """Run the REST API (docs at /api/v1/docs). Stop with Ctrl-C."""
+    """Run the REST API (its OpenAPI schema at /api/v1/openapi.json). Stop with Ctrl-C."""
     import uvicorn
 
     from opencdmo.api import create_app
 
     with ready_app() as application:
-        ui.err.print(f"serving OpenCDMO on http://{host}:{port}/api/v1/docs")
+        ui.err.print(f"serving OpenCDMO on http://{host}:{port}/api/v1 (schema: /api/v1/openapi.json)")
         uvicorn.run(create_app(application), host=host, port=port, log_level="info")

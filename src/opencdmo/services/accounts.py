@@ -199,10 +199,13 @@ def deactivate(uow: UnitOfWork, username: str) -> None:
 
 
 def reset_password(uow: UnitOfWork, username: str, *, password: str | None = None) -> str | None:
-    """Set a new password (generated and returned when none is given); also lifts a lockout."""
+    """Set a new password (generated and returned when none is given), lift a lockout, revoke every token."""
     chosen = generate_password() if password is None else _check_password(password)
     with uow:
         user = _user(uow, username)
         user.change_password_hash(_hasher.hash(chosen))
+        # A reset follows a suspected compromise: tokens issued before it must stop working too.
+        for token in uow.tokens.of_user(user):
+            token.revoke()
         uow.commit()
     return chosen if password is None else None
