@@ -92,6 +92,11 @@ def test_reschedule_reports_moves_and_due_dates(run) -> None:  # type: ignore[no
     failed = run("reschedule", "--batch-failed", "NWB101-27-003", "--time-limit", "2")
     assert failed.exit_code == 0, failed.stderr
     assert "replacement batch NWB101-27-003-R1 planned" in failed.stdout
+    outside = run("reschedule", "--batch-failed", "HXV7-27-002", "--at", "2030-01-01T00:00Z", "--time-limit", "2")
+    assert outside.exit_code == 2
+    assert "can only fail within that time" in outside.stderr
+    again = run("reschedule", "--batch-failed", "NWB101-27-003", "--time-limit", "2")
+    assert again.exit_code == 1
 
 
 def test_reschedule_needs_one_disruption(run) -> None:  # type: ignore[no-untyped-def]

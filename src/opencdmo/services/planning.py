@@ -580,6 +580,14 @@ def _batch_failed(
     moment = disruption.at or operations[0].end
     if moment.tzinfo is None:
         raise InputError("--at: give a time with a time zone, e.g. 2027-03-01T06:00Z")
+    first, last = operations[0].start, operations[-1].end
+    if not first <= moment <= last:
+        raise InputError(
+            f"--at: batch {batch.lot_number} runs from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC in the "
+            f"current plan; it can only fail within that time, not at {moment:%Y-%m-%d %H:%M}"
+        )
+    if batch.status is domain.BatchStatus.CANCELLED:
+        raise Conflict(f"batch {batch.lot_number} has already failed or been cancelled")
     batch.cancel(f"failed on {moment:%Y-%m-%d %H:%M} UTC; re-planned with a replacement batch")
     return batch, moment
 
