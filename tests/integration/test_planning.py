@@ -45,6 +45,13 @@ def test_a_sponsor_sees_only_its_own_operations(app: App, sample_text: str) -> N
     assert seen.operations
     assert {line.sponsor for line in seen.operations} == {"Helix Vaccines"}
     assert all(line.kind != "cleaning" for line in seen.operations)
+    # Its KPIs count its own batches only, and no suite's load is shown (it would reveal others' work).
+    helix_batches = {line.lot for line in seen.operations if line.lot}
+    assert seen.kpis.batches == len(helix_batches) == 1
+    assert seen.suites == []
+    staff = planning.latest_plan(app.unit_of_work())
+    assert staff.kpis.batches > seen.kpis.batches
+    assert staff.suites
 
 
 def test_reschedule_after_a_breakdown_is_stored_as_a_new_version(app: App, sample_text: str) -> None:

@@ -18,6 +18,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def __init__(self, session_factory: sessionmaker[Session], scope: Scope | None = None) -> None:
         self.session_factory = session_factory
         self.scope = scope or Scope.staff()
+        self.sponsor_id = self.scope.sponsor_id
         self._session: Session | None = None
 
     @property

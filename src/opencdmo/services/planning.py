@@ -397,7 +397,12 @@ def latest_plan(uow: UnitOfWork, number: int | None = None) -> PlanReport:
         if version is None:
             raise NotFound("schedule version", number if number is not None else "(none stored yet)")
         operations = uow.schedules.operations(version)
-        return _report(version, operations, network, None, version.seconds)
+        if uow.sponsor_id is None:
+            return _report(version, operations, network, None, version.seconds)
+        # A sponsor sees the KPIs of its own batches only, and no suite's load: both would tell it how busy
+        # the network is with other sponsors' work.
+        own_kpis, _loads = domain.measure(operations, [], version.origin)
+        return replace(_report(version, operations, network, None, version.seconds), kpis=own_kpis, suites=[])
 
 
 # Steps of the use cases.

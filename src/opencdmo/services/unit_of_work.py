@@ -86,6 +86,8 @@ class UnitOfWork(abc.ABC):
     store: Store
     users: Users
     tokens: Tokens
+    # Whose data this unit of work sees: a sponsor's id, or None for CDMO staff (every sponsor).
+    sponsor_id: int | None = None
 
     def __enter__(self) -> Self:
         return self
