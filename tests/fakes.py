@@ -23,6 +23,11 @@ class FakeCollection(Generic[T]):
         return list(self.items)
 
 
+class FakeOrders(FakeCollection[domain.Order]):
+    def get(self, number: str) -> domain.Order | None:
+        return next((order for order in self.items if order.number == number), None)
+
+
 class FakeBatches:
     def __init__(self, orders: FakeCollection[domain.Order]) -> None:
         self.orders = orders
@@ -95,7 +100,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.sites: FakeCollection[domain.Site] = FakeCollection()
         self.sponsors: FakeCollection[domain.Sponsor] = FakeCollection()
         self.programs: FakeCollection[domain.Program] = FakeCollection()
-        self.orders: FakeCollection[domain.Order] = FakeCollection()
+        self.orders = FakeOrders()
         self.batches = FakeBatches(self.orders)
         self.schedules = FakeSchedules()
         self.store = FakeStore(self)

@@ -121,11 +121,16 @@ class OrderRepository(SqlAlchemyRepository):
         self.scope.require_owner(order.sponsor, "add orders")
         self.session.add(order)
 
+    def _select(self) -> Select[Any]:
+        statement = select(domain.Order).options(selectinload(orm.attribute(domain.Order, "batches")))
+        return self.scope.filter(statement, orm.orders.c.sponsor_id)
+
     def list(self) -> list[domain.Order]:
-        statement = (
-            select(domain.Order).options(selectinload(orm.attribute(domain.Order, "batches"))).order_by(orm.orders.c.id)
-        )
-        return self._all(self.scope.filter(statement, orm.orders.c.sponsor_id))
+        return self._all(self._select().order_by(orm.orders.c.id))
+
+    def get(self, number: str) -> domain.Order | None:
+        found: list[domain.Order] = self._all(self._select().where(orm.orders.c.number == number))
+        return found[0] if found else None
 
 
 class BatchRepository(SqlAlchemyRepository):

@@ -32,10 +32,8 @@ def list_orders(uow: UnitOfWork) -> list[domain.Order]:
 
 
 def get_order(uow: UnitOfWork, number: str) -> domain.Order:
-    # Loads the caller's whole order book: good enough for the demo's hundreds of orders; a scoped
-    # OrderRepository.get(number) is the next step before the 5,000-batch network is served.
     with uow:
-        found = next((order for order in uow.orders.list() if order.number == number), None)
+        found = uow.orders.get(number)
     if found is None:
         raise NotFound("order", number)
     return found

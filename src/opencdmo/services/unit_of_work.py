@@ -24,6 +24,12 @@ class Collection(Protocol[T]):
     def list(self) -> list[T]: ...
 
 
+class Orders(Collection[domain.Order], Protocol):
+    def get(self, number: str) -> domain.Order | None:
+        """The order with this number, or None when it is missing or another sponsor's."""
+        ...
+
+
 class BatchLookup(Protocol):
     def get(self, lot_number: str) -> domain.Batch | None: ...
 
@@ -80,7 +86,7 @@ class UnitOfWork(abc.ABC):
     sites: Collection[domain.Site]
     sponsors: Collection[domain.Sponsor]
     programs: Collection[domain.Program]
-    orders: Collection[domain.Order]
+    orders: Orders
     batches: BatchLookup
     schedules: Schedules
     store: Store

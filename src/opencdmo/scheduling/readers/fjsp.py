@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opencdmo.scheduling.errors import ProblemDataError, ReaderError
-from opencdmo.scheduling.problem import Job, Machine, Mode, Precedence, Problem, Task
+from opencdmo.scheduling.errors import ReaderError
+from opencdmo.scheduling.problem import Mode, Precedence, Problem, Task
+from opencdmo.scheduling.readers._shop import shop_problem
 
 
 def _numbers(text: str, path: str) -> list[tuple[int, list[int]]]:
@@ -57,16 +58,14 @@ def parse_fjsp(text: str, *, name: str = "", path: str = "<text>") -> Problem:
             tasks.append(Task(tuple(modes), job=job, name=f"J{job + 1}.O{operation + 1}"))
         if position != len(values):
             raise ReaderError("extra numbers at the end of the line", path=path, line=line)
-    try:
-        return Problem(
-            jobs=tuple(Job(name=f"J{j + 1}") for j in range(num_jobs)),
-            resources=tuple(Machine(name=f"M{m + 1}") for m in range(num_machines)),
-            tasks=tuple(tasks),
-            precedences=tuple(precedences),
-            name=name,
-        )
-    except ProblemDataError as exc:
-        raise ReaderError(str(exc), path=path) from exc
+    return shop_problem(
+        tasks,
+        precedences,
+        job_names=[f"J{j + 1}" for j in range(num_jobs)],
+        machine_names=[f"M{m + 1}" for m in range(num_machines)],
+        name=name,
+        path=path,
+    )
 
 
 def read_fjsp(path: Path) -> Problem:

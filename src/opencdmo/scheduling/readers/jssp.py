@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opencdmo.scheduling.errors import ProblemDataError, ReaderError
-from opencdmo.scheduling.problem import Job, Machine, Mode, Precedence, Problem, Task
+from opencdmo.scheduling.errors import ReaderError
+from opencdmo.scheduling.problem import Mode, Precedence, Problem, Task
+from opencdmo.scheduling.readers._shop import shop_problem
 
 
 def parse_jssp(text: str, *, name: str = "", path: str = "<text>") -> Problem:
@@ -40,16 +41,14 @@ def parse_jssp(text: str, *, name: str = "", path: str = "<text>") -> Problem:
             if operation > 0:
                 precedences.append(Precedence(len(tasks) - 1, len(tasks)))
             tasks.append(Task((Mode((machine,), duration),), job=job, name=f"J{job}.O{operation}"))
-    try:
-        return Problem(
-            jobs=tuple(Job(name=f"J{j}") for j in range(num_jobs)),
-            resources=tuple(Machine(name=f"M{m}") for m in range(num_machines)),
-            tasks=tuple(tasks),
-            precedences=tuple(precedences),
-            name=name,
-        )
-    except ProblemDataError as exc:
-        raise ReaderError(str(exc), path=path) from exc
+    return shop_problem(
+        tasks,
+        precedences,
+        job_names=[f"J{j}" for j in range(num_jobs)],
+        machine_names=[f"M{m}" for m in range(num_machines)],
+        name=name,
+        path=path,
+    )
 
 
 def read_jssp(path: Path) -> Problem:
