@@ -340,14 +340,22 @@ class _Greedy:
         return Schedule.of(list(self.placed.values()))
 
     def _key(self, priority: Callable[[int, int], tuple[int, ...]], members: list[int]) -> tuple[int, ...]:
-        """Priority of a group that just became ready, from its first task and its earliest start."""
+        """Priority of a group that just became ready, from its first task and its earliest start.
+
+        A group held by work already placed (the next stage of a started batch, whose hold time runs from a
+        fixed task) goes before every other, most pressing hold first: placed later, the other groups could
+        take its machines for longer than the hold allows, and the placed work cannot move to make room.
+        """
         task = members[0]
         shortest = min(mode.duration for mode in self.problem.tasks[task].modes)
         lower, _ = self._bounds(task)
         earliest = max(
             [self.problem.release_of(task)] + [b.value - (shortest if b.point is Point.END else 0) for b in lower]
         )
-        return priority(task, earliest)
+        holds = [bound.value for member in members for bound in self._bounds(member)[1]]
+        if holds:
+            return (0, min(holds), *priority(task, earliest))
+        return (1, *priority(task, earliest))
 
     def _place_group(self, members: list[int]) -> None:
         pushes: dict[int, int] = defaultdict(int)

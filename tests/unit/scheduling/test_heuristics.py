@@ -49,6 +49,27 @@ def test_greedy_keeps_hold_times_by_delaying_the_predecessor() -> None:
     assert schedule[1].start - schedule[0].end <= 2
 
 
+def test_greedy_places_the_next_stage_of_started_work_before_its_hold_runs_out() -> None:
+    # Task 0 has started (fixed); its next stage must start within 2 of its end. Job 1 is due first and would
+    # take machine 1 for 20 if placed first, breaking a hold that no retry can repair: the fixed task cannot move.
+    tasks = (
+        Task((Mode((0,), 10),), job=0, fixed_start=0),
+        Task((Mode((1,), 5),), job=0),
+        Task((Mode((1,), 20),), job=1),
+    )
+    problem = Problem(
+        jobs=(Job(due=100), Job(due=20)),
+        resources=(Machine(), Machine()),
+        tasks=tasks,
+        precedences=(Precedence(0, 1, max_lag=2),),
+    )
+    for rule in DISPATCH_RULES:
+        schedule = dispatch(problem, rule)
+        assert check(problem, schedule) == [], rule
+        assert schedule[1].start - schedule[0].end <= 2
+        assert schedule[2].start >= schedule[1].end
+
+
 def test_greedy_respects_renewable_capacity_and_downtime() -> None:
     task = Task((Mode((0, 1), 3),))
     problem = Problem(jobs=(), resources=(Machine(breaks=((4, 6),)), Renewable(capacity=1)), tasks=(task, task, task))
