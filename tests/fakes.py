@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from opencdmo import domain
 from opencdmo.errors import Conflict
-from opencdmo.services.unit_of_work import UnitOfWork
+from opencdmo.services.unit_of_work import UnitOfWork, commits
 
 T = TypeVar("T")
 
@@ -23,9 +24,55 @@ class FakeCollection(Generic[T]):
         return list(self.items)
 
 
+class FakeProcesses(FakeCollection[domain.ProcessTemplate]):
+    def get(self, name: str) -> domain.ProcessTemplate | None:
+        return next((process for process in self.items if process.name == name), None)
+
+
+class FakeSites(FakeCollection[domain.Site]):
+    def get(self, name: str) -> domain.Site | None:
+        return next((site for site in self.items if site.name == name), None)
+
+    def of_suite(self, suite_name: str) -> domain.Site | None:
+        return next((site for site in self.items if any(suite.name == suite_name for suite in site.suites)), None)
+
+
+class FakeSponsors(FakeCollection[domain.Sponsor]):
+    def get(self, name: str) -> domain.Sponsor | None:
+        return next((sponsor for sponsor in self.items if sponsor.name == name), None)
+
+
+class FakePrograms(FakeCollection[domain.Program]):
+    def named(self, name: str) -> list[domain.Program]:
+        return [program for program in self.items if program.name == name]
+
+
 class FakeOrders(FakeCollection[domain.Order]):
     def get(self, number: str) -> domain.Order | None:
         return next((order for order in self.items if order.number == number), None)
+
+    def search(
+        self,
+        *,
+        sponsor: str | None = None,
+        batch_status: domain.BatchStatus | None = None,
+        due_before: date | None = None,
+    ) -> list[domain.Order]:
+        return [
+            order
+            for order in self.items
+            if (sponsor is None or order.sponsor.name == sponsor)
+            and (batch_status is None or any(batch.status is batch_status for batch in order.batches))
+            and (due_before is None or order.due_date < due_before)
+        ]
+
+    def upcoming(self, *, on_or_after: date, limit: int) -> list[domain.Order]:
+        due = [
+            order
+            for order in self.items
+            if order.due_date >= on_or_after and any(not batch.is_final for batch in order.batches)
+        ]
+        return sorted(due, key=lambda order: (order.due_date, order.number))[:limit]
 
 
 class FakeBatches:
@@ -40,6 +87,16 @@ class FakeBatches:
 
     def count_by_status(self) -> Counter[domain.BatchStatus]:
         return Counter(batch.status for batch in self._all())
+
+    def list(self, *, status: domain.BatchStatus | None = None, order: str | None = None) -> list[domain.Batch]:
+        return [
+            batch
+            for batch in self._all()
+            if (status is None or batch.status is status) and (order is None or batch.order.number == order)
+        ]
+
+    def lots_starting_with(self, prefix: str) -> set[str]:
+        return {batch.lot_number for batch in self._all() if batch.lot_number.startswith(prefix)}
 
 
 class FakeSchedules:
@@ -57,11 +114,45 @@ class FakeSchedules:
             return max(self.items, key=lambda version: version.number, default=None)
         return next((version for version in self.items if version.number == number), None)
 
-    def list(self) -> list[domain.ScheduleVersion]:
-        return sorted(self.items, key=lambda version: version.number)
-
     def operations(self, version: domain.ScheduleVersion) -> list[domain.Operation]:
         return sorted(version.operations, key=lambda operation: operation.start)
+
+    def operations_in(
+        self,
+        version: domain.ScheduleVersion,
+        *,
+        suite: str | None = None,
+        order: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[domain.Operation]:
+        return [
+            operation
+            for operation in self.operations(version)
+            if (suite is None or operation.suite.name == suite)
+            and (order is None or (operation.batch is not None and operation.batch.order.number == order))
+            and (start is None or operation.end > start)
+            and (end is None or operation.start < end)
+        ]
+
+    def placements(self, version: domain.ScheduleVersion) -> list[tuple[str, str, str, datetime, datetime]]:
+        return [
+            (operation.batch.lot_number, operation.step, operation.suite.name, operation.start, operation.end)
+            for operation in self.operations(version)
+            if operation.batch is not None
+        ]
+
+    def late_orders(self, version: domain.ScheduleVersion) -> list[tuple[str, str, date, datetime]]:
+        finish: dict[domain.Order, datetime] = {}
+        for operation in version.operations:
+            batch = operation.batch
+            if batch is not None and operation.late and batch.status is not domain.BatchStatus.CANCELLED:
+                finish[batch.order] = max(finish.get(batch.order, operation.end), operation.end)
+        rows = [(order.number, order.sponsor.name, order.due_date, end) for order, end in finish.items()]
+        return sorted(rows, key=lambda row: (row[2], row[0]))
+
+    def list(self) -> list[domain.ScheduleVersion]:
+        return sorted(self.items, key=lambda version: version.number)
 
 
 class FakeStore:
@@ -85,9 +176,12 @@ class FakeStore:
     def is_empty(self) -> bool:
         return not any(self.row_counts().values())
 
-    def clear(self) -> None:
+    def clear(self, *, keep_sponsors: frozenset[str] = frozenset()) -> None:
         for collection in self.uow.collections():
-            collection.items.clear()
+            if collection is self.uow.sponsors:
+                self.uow.sponsors.items[:] = [item for item in self.uow.sponsors.items if item.name in keep_sponsors]
+            else:
+                collection.items.clear()
         self.uow.schedules.items.clear()
 
 
@@ -96,10 +190,10 @@ class FakeUnitOfWork(UnitOfWork):
 
     def __init__(self) -> None:
         self.product_families: FakeCollection[domain.ProductFamily] = FakeCollection()
-        self.processes: FakeCollection[domain.ProcessTemplate] = FakeCollection()
-        self.sites: FakeCollection[domain.Site] = FakeCollection()
-        self.sponsors: FakeCollection[domain.Sponsor] = FakeCollection()
-        self.programs: FakeCollection[domain.Program] = FakeCollection()
+        self.processes = FakeProcesses()
+        self.sites = FakeSites()
+        self.sponsors = FakeSponsors()
+        self.programs = FakePrograms()
         self.orders = FakeOrders()
         self.batches = FakeBatches(self.orders)
         self.schedules = FakeSchedules()
@@ -123,6 +217,7 @@ class FakeUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         self.committed += 1
         self._snapshot = self._take_snapshot()
+        commits.bump()
 
     def rollback(self) -> None:
         *snapshots, schedules = self._snapshot
@@ -188,8 +283,12 @@ class FakeAccountsStore(FakeStore):
         super().__init__(uow)
         self.users = uow.users
 
-    def clear(self) -> None:
-        names = [user.username for user in self.users.items if user.sponsor is not None]
+    def clear(self, *, keep_sponsors: frozenset[str] = frozenset()) -> None:
+        names = [
+            user.username
+            for user in self.users.items
+            if user.sponsor is not None and user.sponsor.name not in keep_sponsors
+        ]
         if names:
             raise Conflict(f"cannot replace the network while sponsor users exist ({', '.join(names)})")
-        super().clear()
+        super().clear(keep_sponsors=keep_sponsors)

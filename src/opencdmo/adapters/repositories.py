@@ -8,11 +8,13 @@ sponsor's rows.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from opencdmo import domain
 from opencdmo.adapters import orm
@@ -77,23 +79,37 @@ class ProcessRepository(SqlAlchemyRepository):
         )
         return self._all(statement)
 
+    def get(self, name: str) -> domain.ProcessTemplate | None:
+        """The process template with this name, with its stages and their suite durations."""
+        found: list[domain.ProcessTemplate] = [process for process in self.list() if process.name == name]
+        return found[0] if found else None
+
 
 class SiteRepository(SqlAlchemyRepository):
     def add(self, site: domain.Site) -> None:
         self.scope.require_staff("add sites")
         self.session.add(site)
 
-    def list(self) -> list[domain.Site]:
+    def _select(self) -> Select[Any]:
         suites = selectinload(orm.attribute(domain.Site, "suites"))
-        statement = (
-            select(domain.Site)
-            .options(
-                suites.selectinload(orm.attribute(domain.Suite, "changeovers")),
-                suites.selectinload(orm.attribute(domain.Suite, "downtime")),
-            )
-            .order_by(orm.sites.c.id)
+        return select(domain.Site).options(
+            suites.selectinload(orm.attribute(domain.Suite, "changeovers")),
+            suites.selectinload(orm.attribute(domain.Suite, "downtime")),
         )
-        return self._all(statement)
+
+    def list(self) -> list[domain.Site]:
+        return self._all(self._select().order_by(orm.sites.c.id))
+
+    def get(self, name: str) -> domain.Site | None:
+        """The site with this name, with its suites, their changeovers and their downtime."""
+        found: list[domain.Site] = self._all(self._select().where(orm.sites.c.name == name))
+        return found[0] if found else None
+
+    def of_suite(self, suite_name: str) -> domain.Site | None:
+        """The site that has the suite named ``suite_name`` (suite names are unique in the network)."""
+        holder = select(orm.suites.c.site_id).where(orm.suites.c.name == suite_name).scalar_subquery()
+        found: list[domain.Site] = self._all(self._select().where(orm.sites.c.id == holder))
+        return found[0] if found else None
 
 
 class SponsorRepository(SqlAlchemyRepository):
@@ -105,11 +121,22 @@ class SponsorRepository(SqlAlchemyRepository):
         statement = select(domain.Sponsor).order_by(orm.sponsors.c.id)
         return self._all(self.scope.filter(statement, orm.sponsors.c.id))
 
+    def get(self, name: str) -> domain.Sponsor | None:
+        """The sponsor with this name, or None when it is missing or not the caller's."""
+        statement = select(domain.Sponsor).where(orm.sponsors.c.name == name)
+        found: list[domain.Sponsor] = self._all(self.scope.filter(statement, orm.sponsors.c.id))
+        return found[0] if found else None
+
 
 class ProgramRepository(SqlAlchemyRepository):
     def add(self, program: domain.Program) -> None:
         self.scope.require_owner(program.sponsor, "add programs")
         self.session.add(program)
+
+    def named(self, name: str) -> list[domain.Program]:
+        """The programs called ``name`` the caller may see: names are unique per sponsor, not network-wide."""
+        statement = select(domain.Program).where(orm.programs.c.name == name).order_by(orm.programs.c.id)
+        return self._all(self.scope.filter(statement, orm.programs.c.sponsor_id))
 
     def list(self) -> list[domain.Program]:
         statement = select(domain.Program).order_by(orm.programs.c.id)
@@ -125,12 +152,46 @@ class OrderRepository(SqlAlchemyRepository):
         statement = select(domain.Order).options(selectinload(orm.attribute(domain.Order, "batches")))
         return self.scope.filter(statement, orm.orders.c.sponsor_id)
 
-    def list(self) -> list[domain.Order]:
-        return self._all(self._select().order_by(orm.orders.c.id))
-
     def get(self, number: str) -> domain.Order | None:
         found: list[domain.Order] = self._all(self._select().where(orm.orders.c.number == number))
         return found[0] if found else None
+
+    def search(
+        self,
+        *,
+        sponsor: str | None = None,
+        batch_status: domain.BatchStatus | None = None,
+        due_before: date | None = None,
+    ) -> list[domain.Order]:
+        """Orders of the sponsor named ``sponsor``, with a batch in ``batch_status``, due before ``due_before``."""
+        statement = self._select()
+        if sponsor is not None:
+            sponsor_id = select(orm.sponsors.c.id).where(orm.sponsors.c.name == sponsor).scalar_subquery()
+            statement = statement.where(orm.orders.c.sponsor_id == sponsor_id)
+        if batch_status is not None:
+            statement = statement.where(_has_batch(orm.batches.c.status == batch_status))
+        if due_before is not None:
+            statement = statement.where(orm.orders.c.due_date < due_before)
+        return self._all(statement.order_by(orm.orders.c.id))
+
+    def upcoming(self, *, on_or_after: date, limit: int) -> list[domain.Order]:
+        """The next orders due from ``on_or_after`` that still have a batch to finish, soonest first."""
+        unfinished = orm.batches.c.status.not_in([status.value for status in domain.FINAL_STATUSES])
+        statement = (
+            self._select()
+            .where(orm.orders.c.due_date >= on_or_after, _has_batch(unfinished))
+            .order_by(orm.orders.c.due_date, orm.orders.c.number)
+            .limit(limit)
+        )
+        return self._all(statement)
+
+    def list(self) -> list[domain.Order]:
+        return self._all(self._select().order_by(orm.orders.c.id))
+
+
+def _has_batch(condition: Any) -> Any:
+    """Orders having at least one batch that meets ``condition``."""
+    return exists().where(orm.batches.c.order_id == orm.orders.c.id, condition)
 
 
 class BatchRepository(SqlAlchemyRepository):
@@ -145,6 +206,25 @@ class BatchRepository(SqlAlchemyRepository):
             orm.batches.c.sponsor_id,
         )
         return Counter({domain.BatchStatus(status): int(count) for status, count in self.session.execute(statement)})
+
+    def list(self, *, status: domain.BatchStatus | None = None, order: str | None = None) -> list[domain.Batch]:
+        """Batches the caller may see; only those in ``status``, or of the order numbered ``order``, if given."""
+        statement = select(domain.Batch)
+        if status is not None:
+            statement = statement.where(orm.batches.c.status == status)
+        if order is not None:
+            order_id = select(orm.orders.c.id).where(orm.orders.c.number == order).scalar_subquery()
+            statement = statement.where(orm.batches.c.order_id == order_id)
+        statement = self.scope.filter(statement.order_by(orm.batches.c.id), orm.batches.c.sponsor_id)
+        return self._all(statement)
+
+    def lots_starting_with(self, prefix: str) -> set[str]:
+        """Lot numbers in use that start with ``prefix``, to name new batches without a clash."""
+        lots = orm.batches.c.lot_number
+        statement = self.scope.filter(
+            select(lots).where(lots.startswith(prefix, autoescape=True)), orm.batches.c.sponsor_id
+        )
+        return set(self.session.scalars(statement))
 
 
 # Children before parents, so deleting everything never trips a foreign key.
@@ -184,11 +264,20 @@ class ScenarioStore(SqlAlchemyRepository):
     def is_empty(self) -> bool:
         return not any(self.row_counts().values())
 
-    def clear(self) -> None:
+    def clear(self, *, keep_sponsors: Collection[str] = ()) -> None:
+        """Delete the network, order book and plans; users stay, and so do the sponsors named in ``keep_sponsors``.
+
+        A kept sponsor keeps its row and id, so the users bound to it stay bound; a sponsor that goes while
+        users belong to it is refused (:class:`Conflict`), and nothing is deleted.
+        """
         self.scope.require_staff("clear the database")
-        _refuse_to_clear_sponsors_with_users(self.session)
+        kept = sorted(set(keep_sponsors))
+        _refuse_to_clear_sponsors_with_users(self.session, keep=kept)
         for table in _TABLES_TO_CLEAR:
-            self.session.execute(delete(table))
+            statement = delete(table)
+            if table is orm.sponsors and kept:
+                statement = statement.where(orm.sponsors.c.name.not_in(kept))
+            self.session.execute(statement)
         self.session.expunge_all()
 
 
@@ -222,25 +311,101 @@ class ScheduleRepository(SqlAlchemyRepository):
         )
         return self._all(self.scope.filter(statement, orm.schedule_operations.c.sponsor_id))
 
+    def operations_in(
+        self,
+        version: domain.ScheduleVersion,
+        *,
+        suite: str | None = None,
+        order: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[domain.Operation]:
+        """The version's operations the caller may see, loaded with their batches and suites in one query: only
+        those in the suite named ``suite``, of the order numbered ``order``, overlapping ``start``..``end``."""
+        ops = orm.schedule_operations
+        statement = (
+            select(domain.Operation)
+            .options(
+                joinedload(orm.attribute(domain.Operation, "suite")),
+                joinedload(orm.attribute(domain.Operation, "batch")),
+            )
+            .where(ops.c.version_id == version.id)
+        )
+        if suite is not None:
+            suite_id = select(orm.suites.c.id).where(orm.suites.c.name == suite).scalar_subquery()
+            statement = statement.where(ops.c.suite_id == suite_id)
+        if order is not None:
+            order_id = select(orm.orders.c.id).where(orm.orders.c.number == order).scalar_subquery()
+            statement = statement.where(
+                ops.c.batch_id.in_(select(orm.batches.c.id).where(orm.batches.c.order_id == order_id))
+            )
+        if start is not None:
+            statement = statement.where(ops.c.end_at > start)
+        if end is not None:
+            statement = statement.where(ops.c.start_at < end)
+        return self._all(self.scope.filter(statement.order_by(ops.c.start_at, ops.c.id), ops.c.sponsor_id))
+
+    def placements(self, version: domain.ScheduleVersion) -> list[tuple[str, str, str, datetime, datetime]]:
+        """(lot, step, suite, start, end) of each batch operation of the version the caller may see."""
+        ops = orm.schedule_operations
+        statement = (
+            select(orm.batches.c.lot_number, ops.c.step, orm.suites.c.name, ops.c.start_at, ops.c.end_at)
+            .select_from(ops)
+            .join(orm.batches, orm.batches.c.id == ops.c.batch_id)
+            .join(orm.suites, orm.suites.c.id == ops.c.suite_id)
+            .where(ops.c.version_id == version.id)
+            .order_by(ops.c.start_at, ops.c.id)
+        )
+        rows = self.session.execute(self.scope.filter(statement, ops.c.sponsor_id))
+        return [(lot, step, suite, start, end) for lot, step, suite, start, end in rows]
+
+    def late_orders(self, version: domain.ScheduleVersion) -> list[tuple[str, str, date, datetime]]:
+        """(order number, sponsor name, due date, last finish) of each order with a late batch (not cancelled since)
+        in the version, as far as the caller may see; soonest due first."""
+        ops = orm.schedule_operations
+        statement = (
+            select(orm.orders.c.number, orm.sponsors.c.name, orm.orders.c.due_date, func.max(ops.c.end_at))
+            .select_from(ops)
+            .join(orm.batches, orm.batches.c.id == ops.c.batch_id)
+            .join(orm.orders, orm.orders.c.id == orm.batches.c.order_id)
+            .join(orm.sponsors, orm.sponsors.c.id == orm.orders.c.sponsor_id)
+            .where(
+                ops.c.version_id == version.id,
+                ops.c.late.is_(True),
+                orm.batches.c.status != domain.BatchStatus.CANCELLED.value,
+            )
+            .group_by(orm.orders.c.number, orm.sponsors.c.name, orm.orders.c.due_date)
+            .order_by(orm.orders.c.due_date, orm.orders.c.number)
+        )
+        rows = self.session.execute(self.scope.filter(statement, ops.c.sponsor_id))
+        return [(number, sponsor, due, finish) for number, sponsor, due, finish in rows]
+
     def list(self) -> list[domain.ScheduleVersion]:
         return self._all(select(domain.ScheduleVersion).order_by(orm.schedule_versions.c.number))
 
 
-def _refuse_to_clear_sponsors_with_users(session: Session) -> None:
+def _refuse_to_clear_sponsors_with_users(session: Session, *, keep: Collection[str] = ()) -> None:
     """Users survive a replacing import, but a sponsor user cannot outlive its sponsor: refuse instead.
 
-    Detaching the user would leave a sponsor user without a sponsor, whose scope would be everything.
+    Detaching the user would leave a sponsor user without a sponsor, whose scope would be everything. Sponsors
+    named in ``keep`` stay, so their users are no obstacle.
     """
-    names = list(
-        session.scalars(
-            select(orm.users.c.username).where(orm.users.c.sponsor_id.is_not(None)).order_by(orm.users.c.username)
-        )
+    statement = (
+        select(orm.users.c.username, orm.sponsors.c.name)
+        .join(orm.sponsors, orm.users.c.sponsor_id == orm.sponsors.c.id)
+        .order_by(orm.sponsors.c.name, orm.users.c.username)
     )
-    if names:
-        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    if keep:
+        statement = statement.where(orm.sponsors.c.name.not_in(list(keep)))
+    bound = [(str(username), str(name)) for username, name in session.execute(statement)]
+    if bound:
+        users = [username for username, _ in bound]
+        sponsors = sorted({name for _, name in bound})
+        shown = ", ".join(users[:5]) + (", ..." if len(users) > 5 else "")
         raise Conflict(
-            f"cannot replace the network while sponsor users exist ({shown}): they belong to its sponsors, "
-            "and users are deactivated, never deleted"
+            f"cannot replace the network without the sponsor(s) {', '.join(sponsors)}: sponsor users exist "
+            f"({shown}) and belong to them, and users are deactivated, never deleted; keep these sponsors "
+            "in the new scenario"
         )
 
 

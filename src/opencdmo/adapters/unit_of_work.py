@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opencdmo.adapters import repositories
 from opencdmo.adapters.repositories import Scope
 from opencdmo.errors import Conflict
-from opencdmo.services.unit_of_work import UnitOfWork
+from opencdmo.services.unit_of_work import UnitOfWork, commits
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
@@ -65,6 +65,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             raise Conflict(
                 "the change clashes with stored data: a name or number that must be unique is taken"
             ) from error
+        commits.bump()
 
     def rollback(self) -> None:
         # Detach first: a rollback would expire every loaded object, and the use case's caller still reads

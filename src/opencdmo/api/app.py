@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from opencdmo import web
 from opencdmo.api import errors
-from opencdmo.api.routes import client_work, network
+from opencdmo.api.routes import ROUTERS
 from opencdmo.bootstrap import App
 
 API_PREFIX = "/api/v1"
@@ -24,6 +25,7 @@ def create_app(application: App) -> FastAPI:
     )
     api.state.opencdmo = application
     errors.install(api)
-    api.include_router(network.router, prefix=API_PREFIX)
-    api.include_router(client_work.router, prefix=API_PREFIX)
+    for router in ROUTERS:
+        api.include_router(router, prefix=API_PREFIX)
+    web.install(api)
     return api

@@ -6,8 +6,11 @@ of another sponsor raises :class:`NotFound` exactly as a missing one does.
 
 from __future__ import annotations
 
+from datetime import date
+
 from opencdmo import domain
-from opencdmo.errors import NotFound
+from opencdmo.errors import InputError, NotFound
+from opencdmo.services._names import can_name_a_record
 from opencdmo.services.unit_of_work import UnitOfWork
 
 
@@ -33,7 +36,7 @@ def list_orders(uow: UnitOfWork) -> list[domain.Order]:
 
 def get_order(uow: UnitOfWork, number: str) -> domain.Order:
     with uow:
-        found = uow.orders.get(number)
+        found = uow.orders.get(number) if can_name_a_record(number) else None
     if found is None:
         raise NotFound("order", number)
     return found
@@ -41,7 +44,91 @@ def get_order(uow: UnitOfWork, number: str) -> domain.Order:
 
 def get_batch(uow: UnitOfWork, lot_number: str) -> domain.Batch:
     with uow:
-        found = uow.batches.get(lot_number)
+        found = uow.batches.get(lot_number) if can_name_a_record(lot_number) else None
     if found is None:
         raise NotFound("batch", lot_number)
     return found
+
+
+def get_site(uow: UnitOfWork, name: str) -> domain.Site:
+    with uow:
+        found = uow.sites.get(name) if can_name_a_record(name) else None
+    if found is None:
+        raise NotFound("site", name)
+    return found
+
+
+def list_suites(uow: UnitOfWork, site: str | None = None) -> list[tuple[domain.Site, domain.Suite]]:
+    """Every suite with its site, or only those of the site named ``site``."""
+    if site is not None:
+        chosen = get_site(uow, site)
+        return [(chosen, suite) for suite in chosen.suites]
+    return [(each, suite) for each in list_sites(uow) for suite in each.suites]
+
+
+def get_suite(uow: UnitOfWork, name: str) -> tuple[domain.Site, domain.Suite]:
+    """The suite named ``name`` with its site."""
+    with uow:
+        site = uow.sites.of_suite(name) if can_name_a_record(name) else None
+    suite = None if site is None else next((suite for suite in site.suites if suite.name == name), None)
+    if site is None or suite is None:
+        raise NotFound("suite", name)
+    return site, suite
+
+
+def list_processes(uow: UnitOfWork) -> list[domain.ProcessTemplate]:
+    with uow:
+        return uow.processes.list()
+
+
+def get_process(uow: UnitOfWork, name: str) -> domain.ProcessTemplate:
+    with uow:
+        found = uow.processes.get(name) if can_name_a_record(name) else None
+    if found is None:
+        raise NotFound("process", name)
+    return found
+
+
+def get_sponsor(uow: UnitOfWork, name: str) -> domain.Sponsor:
+    with uow:
+        found = uow.sponsors.get(name) if can_name_a_record(name) else None
+    if found is None:
+        raise NotFound("sponsor", name)
+    return found
+
+
+def get_program(uow: UnitOfWork, name: str, sponsor: str | None = None) -> domain.Program:
+    """The program ``name`` (of the sponsor named ``sponsor``: two sponsors may each have a program so named)."""
+    if not can_name_a_record(name):
+        raise NotFound("program", name)
+    with uow:
+        found = [program for program in uow.programs.named(name) if sponsor is None or program.sponsor.name == sponsor]
+    if not found:
+        raise NotFound("program", name)
+    if len(found) > 1:
+        raise InputError(f"sponsor: {len(found)} sponsors have a program named {name!r}; name the sponsor")
+    return found[0]
+
+
+def find_orders(
+    uow: UnitOfWork,
+    *,
+    sponsor: str | None = None,
+    batch_status: domain.BatchStatus | None = None,
+    due_before: date | None = None,
+) -> list[domain.Order]:
+    """Orders of the sponsor named ``sponsor``, having a batch in ``batch_status``, due before ``due_before``."""
+    if sponsor is not None and not can_name_a_record(sponsor):
+        return []
+    with uow:
+        return uow.orders.search(sponsor=sponsor, batch_status=batch_status, due_before=due_before)
+
+
+def list_batches(
+    uow: UnitOfWork, *, status: domain.BatchStatus | None = None, order: str | None = None
+) -> list[domain.Batch]:
+    """Batches in ``status``, or of the order numbered ``order``; an unknown order gives no batches."""
+    if order is not None and not can_name_a_record(order):
+        return []
+    with uow:
+        return uow.batches.list(status=status, order=order)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from opencdmo import domain
-from opencdmo.domain.schedules import CLEANING_STEP
+from opencdmo.domain.schedules import CLEANING_STEP, midnight
 from opencdmo.errors import Conflict, InputError, NotFound
 from opencdmo.scheduling import STRATEGIES, Objective, Progress, Result, Schedule, check, greedy, solve
+from opencdmo.services._names import can_name_a_record
 from opencdmo.services.plan_model import (
     Key,
     Placement,
@@ -149,6 +151,10 @@ class Move:
     @property
     def shift_hours(self) -> float:
         return (self.to_start - self.from_start) / timedelta(hours=1)
+
+    @property
+    def suite_changed(self) -> bool:
+        return self.from_suite != self.to_suite
 
 
 @dataclass(frozen=True)
@@ -405,6 +411,297 @@ def latest_plan(uow: UnitOfWork, number: int | None = None) -> PlanReport:
         return replace(_report(version, operations, network, None, version.seconds), kpis=own_kpis, suites=[])
 
 
+# Reading stored versions as the caller may see them. A sponsor sees the KPIs of its own batches only, never a
+# suite's load, the objective, the bound or the disruption: each speaks of the other sponsors' work too.
+
+
+@dataclass(frozen=True)
+class VersionLine:
+    """A stored schedule version. ``own_only`` when its figures are those of the caller's own batches (a sponsor):
+    then ``objective``, ``lower_bound`` and ``disruption`` are None and ``moved`` counts its own operations."""
+
+    number: int
+    kind: str
+    created_at: datetime
+    created_by: str
+    status: str
+    strategy: str
+    origin: datetime
+    time_limit: float
+    workers: int
+    seed: int
+    seconds: float
+    objective: int | None
+    lower_bound: int | None
+    kpis: domain.PlanKpis
+    based_on: int | None
+    disruption: str | None
+    moved: int
+    own_only: bool
+
+    @property
+    def on_time_rate(self) -> float:
+        return self.kpis.on_time_rate
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    """A version with the load of each manufacturing suite (empty for a sponsor)."""
+
+    line: VersionLine
+    suites: list[SuiteLine]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where and when one step of a batch runs in a version."""
+
+    lot: str
+    step: str
+    suite: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class KpiDelta:
+    """Version b's KPIs minus version a's."""
+
+    batches: int
+    on_time: int
+    on_time_rate: float
+    total_tardiness_hours: float
+    weighted_tardiness: Decimal
+    changeovers: int
+    cleaning_hours: float
+    mean_utilization: float
+
+    @classmethod
+    def between(cls, a: domain.PlanKpis, b: domain.PlanKpis) -> KpiDelta:
+        return cls(
+            batches=b.batches - a.batches,
+            on_time=b.on_time - a.on_time,
+            on_time_rate=round(b.on_time_rate - a.on_time_rate, 4),
+            total_tardiness_hours=round(b.total_tardiness_hours - a.total_tardiness_hours, 2),
+            weighted_tardiness=b.weighted_tardiness - a.weighted_tardiness,
+            changeovers=b.changeovers - a.changeovers,
+            cleaning_hours=round(b.cleaning_hours - a.cleaning_hours, 2),
+            mean_utilization=round(b.mean_utilization - a.mean_utilization, 4),
+        )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed from version ``a`` to version ``b``, step by step of each batch (cleaning is not compared):
+    ``moved`` steps start at another time or run in another suite, ``added`` ones are only in b, ``removed`` ones
+    only in a."""
+
+    a: VersionLine
+    b: VersionLine
+    moved: list[Move]
+    added: list[Placed]
+    removed: list[Placed]
+    unchanged: int
+    delta: KpiDelta
+
+
+@dataclass(frozen=True)
+class DueLine:
+    """An order due soon with batches still to finish."""
+
+    order: str
+    sponsor: str
+    program: str
+    due_date: date
+    open_batches: int
+
+
+@dataclass(frozen=True)
+class LateOrder:
+    """An order with a batch that finishes after the order's due date in the plan."""
+
+    order: str
+    sponsor: str
+    due: datetime
+    finish: datetime
+
+    @property
+    def late_hours(self) -> float:
+        return (self.finish - self.due) / timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class KpiOverview:
+    """The key figures of the newest plan and of the order book, in the caller's scope.
+
+    ``backlog`` counts the batches not yet finished (released, rejected and cancelled ones are) by status;
+    ``suites`` is empty for a sponsor, and ``version`` is None until a plan is stored.
+    """
+
+    version: VersionLine | None
+    suites: list[SuiteLine]
+    backlog: dict[str, int]
+    upcoming: list[DueLine]
+    at_risk: list[LateOrder]
+
+    @property
+    def backlog_total(self) -> int:
+        return sum(self.backlog.values())
+
+
+def list_versions(uow: UnitOfWork) -> list[VersionLine]:
+    """Every stored schedule version, oldest first."""
+    with uow:
+        return [_version_line(uow, version) for version in uow.schedules.list()]
+
+
+def get_version(uow: UnitOfWork, number: int | None = None) -> VersionDetail:
+    """Version ``number`` (the newest when None) with the suites' load (staff only)."""
+    with uow:
+        version = _stored(uow, number)
+        line = _version_line(uow, version)
+        suites = [] if line.own_only else _suite_lines(version, _site_names(uow.sites.list()))
+        return VersionDetail(line=line, suites=suites)
+
+
+def operations(
+    uow: UnitOfWork,
+    number: int | None = None,
+    *,
+    suite: str | None = None,
+    order: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[OperationLine]:
+    """The operations of version ``number`` (the newest when None) the caller may see, in time order: those in
+    the suite named ``suite``, of the order numbered ``order``, or overlapping ``start``..``end``. An unknown
+    suite or order gives no operations rather than an error, so a sponsor learns nothing from a guess."""
+    for value, name in ((start, "start"), (end, "end")):
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise InputError(f"{name}: give a time with a time zone, e.g. 2027-03-01T06:00Z")
+    if start is not None and end is not None and end <= start:
+        raise InputError("end: must be after start")
+    with uow:
+        version = _stored(uow, number)
+        if not all(can_name_a_record(name) for name in (suite, order) if name is not None):
+            return []
+        site_of = _site_names(uow.sites.list())
+        found = uow.schedules.operations_in(version, suite=suite, order=order, start=start, end=end)
+        return [_line(operation, site_of) for operation in found]
+
+
+def compare_versions(uow: UnitOfWork, a: int, b: int) -> Comparison:
+    """How version ``b`` differs from version ``a``, as far as the caller may see."""
+    with uow:
+        first, second = _stored(uow, a), _stored(uow, b)
+        before = _placed(uow, first)
+        after = _placed(uow, second)
+        moved = [
+            Move(was.lot, was.step, was.suite, now.suite, was.start, now.start)
+            for key, was in before.items()
+            if (now := after.get(key)) is not None and (now.suite != was.suite or now.start != was.start)
+        ]
+        added = [placed for key, placed in after.items() if key not in before]
+        removed = [placed for key, placed in before.items() if key not in after]
+        line_a, line_b = _version_line(uow, first), _version_line(uow, second)
+    return Comparison(
+        a=line_a,
+        b=line_b,
+        moved=sorted(moved, key=lambda move: (move.from_start, move.lot, move.step)),
+        added=added,
+        removed=removed,
+        unchanged=sum(1 for key in before if key in after) - len(moved),
+        delta=KpiDelta.between(line_a.kpis, line_b.kpis),
+    )
+
+
+def kpi_overview(uow: UnitOfWork, *, today: date | None = None, upcoming: int = 10) -> KpiOverview:
+    """The newest plan's KPIs, the backlog, the next ``upcoming`` orders due from ``today`` (UTC) and the orders
+    at risk of being late in the newest plan, all in the caller's scope."""
+    today = today or datetime.now(UTC).date()
+    with uow:
+        version = uow.schedules.get()
+        line = None if version is None else _version_line(uow, version)
+        suites: list[SuiteLine] = []
+        at_risk: list[LateOrder] = []
+        if version is not None and line is not None:
+            if not line.own_only:
+                suites = _suite_lines(version, _site_names(uow.sites.list()))
+            at_risk = [
+                LateOrder(order=number, sponsor=sponsor, due=midnight(due + timedelta(days=1)), finish=finish)
+                for number, sponsor, due, finish in uow.schedules.late_orders(version)
+            ]
+        counts = uow.batches.count_by_status()
+        unfinished = [status for status in domain.BatchStatus if status not in domain.FINAL_STATUSES]
+        backlog = {status.value: counts.get(status, 0) for status in unfinished}
+        due_soon = [
+            DueLine(
+                order=order.number,
+                sponsor=order.sponsor.name,
+                program=order.program.name,
+                due_date=order.due_date,
+                open_batches=sum(1 for batch in order.batches if not batch.is_final),
+            )
+            for order in uow.orders.upcoming(on_or_after=today, limit=upcoming)
+        ]
+    return KpiOverview(version=line, suites=suites, backlog=backlog, upcoming=due_soon, at_risk=at_risk)
+
+
+def _stored(uow: UnitOfWork, number: int | None) -> domain.ScheduleVersion:
+    version = uow.schedules.get(number)
+    if version is None:
+        raise NotFound("schedule version", number if number is not None else "(none stored yet)")
+    return version
+
+
+def _placed(uow: UnitOfWork, version: domain.ScheduleVersion) -> dict[tuple[str, str], Placed]:
+    return {(row[0], row[1]): Placed(*row) for row in uow.schedules.placements(version)}
+
+
+def _version_line(uow: UnitOfWork, version: domain.ScheduleVersion) -> VersionLine:
+    own_only = uow.sponsor_id is not None
+    kpis, moved = version.kpis, version.moved
+    if own_only:
+        own = uow.schedules.operations_in(version)
+        # measure() marks late operations: give it copies, so reading never writes to the stored plan.
+        kpis, _loads = domain.measure([replace(operation, id=None) for operation in own], [], version.origin)
+        moved = sum(1 for operation in own if operation.moved)
+    return VersionLine(
+        number=version.number,
+        kind=version.kind.value,
+        created_at=version.created_at,
+        created_by=version.created_by,
+        status=version.status,
+        strategy=version.strategy,
+        origin=version.origin,
+        time_limit=version.time_limit,
+        workers=version.workers,
+        seed=version.seed,
+        seconds=version.seconds,
+        objective=None if own_only else version.objective,
+        lower_bound=None if own_only else version.lower_bound,
+        kpis=kpis,
+        based_on=version.based_on,
+        disruption=None if own_only else version.disruption,
+        moved=moved,
+        own_only=own_only,
+    )
+
+
+def _suite_lines(version: domain.ScheduleVersion, site_of: dict[domain.Suite, str]) -> list[SuiteLine]:
+    return [
+        SuiteLine(
+            suite=load.suite.name,
+            site=site_of.get(load.suite, ""),
+            utilization=round(load.utilization, 4),
+            busy_hours=load.busy_hours,
+            cleaning_hours=load.cleaning_hours,
+            changeovers=load.changeovers,
+        )
+        for load in version.suite_loads
+    ]
+
+
 # Steps of the use cases.
 
 
@@ -479,53 +776,9 @@ def _report(
     result: Result | None,
     seconds: float,
 ) -> PlanReport:
-    site_of = {suite: site.name for site in network.sites for suite in site.suites}
-    lines = []
-    for operation in operations:
-        batch = operation.batch
-        if batch is None:
-            lines.append(
-                OperationLine(
-                    kind=operation.kind.value,
-                    step=CLEANING_STEP,
-                    suite=operation.suite.name,
-                    site=site_of.get(operation.suite, ""),
-                    start=operation.start,
-                    end=operation.end,
-                )
-            )
-            continue
-        order = batch.order
-        lines.append(
-            OperationLine(
-                kind=operation.kind.value,
-                step=operation.step,
-                suite=operation.suite.name,
-                site=site_of.get(operation.suite, ""),
-                start=operation.start,
-                end=operation.end,
-                lot=batch.lot_number,
-                order=order.number,
-                sponsor=batch.sponsor.name,
-                product=order.program.name,
-                family=order.program.product_family.name,
-                due=domain.due_at(order),
-                late=operation.late,
-                moved=operation.moved,
-                fixed=operation.fixed,
-            )
-        )
-    suites = [
-        SuiteLine(
-            suite=load.suite.name,
-            site=site_of.get(load.suite, ""),
-            utilization=round(load.utilization, 4),
-            busy_hours=load.busy_hours,
-            cleaning_hours=load.cleaning_hours,
-            changeovers=load.changeovers,
-        )
-        for load in version.suite_loads
-    ]
+    site_of = _site_names(network.sites)
+    lines = [_line(operation, site_of) for operation in operations]
+    suites = _suite_lines(version, site_of)
     return PlanReport(
         version=version.number,
         kind=version.kind.value,
@@ -539,6 +792,41 @@ def _report(
         kpis=version.kpis,
         suites=suites,
         operations=lines,
+    )
+
+
+def _site_names(sites: list[domain.Site]) -> dict[domain.Suite, str]:
+    return {suite: site.name for site in sites for suite in site.suites}
+
+
+def _line(operation: domain.Operation, site_of: dict[domain.Suite, str]) -> OperationLine:
+    batch = operation.batch
+    if batch is None:
+        return OperationLine(
+            kind=operation.kind.value,
+            step=CLEANING_STEP,
+            suite=operation.suite.name,
+            site=site_of.get(operation.suite, ""),
+            start=operation.start,
+            end=operation.end,
+        )
+    order = batch.order
+    return OperationLine(
+        kind=operation.kind.value,
+        step=operation.step,
+        suite=operation.suite.name,
+        site=site_of.get(operation.suite, ""),
+        start=operation.start,
+        end=operation.end,
+        lot=batch.lot_number,
+        order=order.number,
+        sponsor=batch.sponsor.name,
+        product=order.program.name,
+        family=order.program.product_family.name,
+        due=domain.due_at(order),
+        late=operation.late,
+        moved=operation.moved,
+        fixed=operation.fixed,
     )
 
 

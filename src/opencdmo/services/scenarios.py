@@ -25,6 +25,8 @@ def import_scenario(
     """Store ``scenario`` in one transaction; with ``replace``, whatever was stored goes in the same one.
 
     Refuses a database that already holds data unless ``replace`` is given, so two networks never mix.
+    A replace keeps the stored sponsors whose names are in ``scenario`` (their other fields are updated), so the
+    users bound to them stay bound; it is refused while users belong to a sponsor that ``scenario`` leaves out.
     Returns the number of rows of each table afterwards.
     """
     with uow:
@@ -32,7 +34,7 @@ def import_scenario(
             if not replace:
                 raise Conflict("the database already holds a network; import with --replace to replace it")
             progress("clearing the stored network")
-            uow.store.clear()
+            uow.store.clear(keep_sponsors=frozenset(sponsor.name for sponsor in scenario.sponsors))
         progress("storing the network")
         for family in scenario.product_families:
             uow.product_families.add(family)
@@ -41,8 +43,12 @@ def import_scenario(
         for process in scenario.processes:
             uow.processes.add(process)
         progress("storing sponsors and programs")
+        kept = {sponsor.name: sponsor for sponsor in uow.sponsors.list()}
         for sponsor in scenario.sponsors:
-            uow.sponsors.add(sponsor)
+            if sponsor.name in kept:
+                _adopt(scenario, sponsor, kept[sponsor.name])
+            else:
+                uow.sponsors.add(sponsor)
         for program in scenario.programs:
             uow.programs.add(program)
         progress("storing orders and batches")
@@ -51,6 +57,18 @@ def import_scenario(
         progress("committing")
         uow.commit()
         return uow.store.row_counts()
+
+
+def _adopt(scenario: domain.Scenario, new: domain.Sponsor, stored: domain.Sponsor) -> None:
+    """Let the stored sponsor of the same name stand for ``new``: take its fields, and its records point to it."""
+    stored.size = new.size
+    for program in scenario.programs_of(new):
+        program.sponsor = stored
+    for order in scenario.orders_of(new):
+        order.sponsor = stored
+        for batch in order.batches:
+            batch.sponsor = stored
+    scenario.sponsors[scenario.sponsors.index(new)] = stored
 
 
 def export_scenario(uow: UnitOfWork) -> domain.Scenario:

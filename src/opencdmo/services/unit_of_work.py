@@ -7,7 +7,9 @@ leaving the block without committing rolls everything back, so a failed use case
 from __future__ import annotations
 
 import abc
+import threading
 from collections import Counter
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
@@ -24,9 +26,49 @@ class Collection(Protocol[T]):
     def list(self) -> list[T]: ...
 
 
+class Processes(Collection[domain.ProcessTemplate], Protocol):
+    def get(self, name: str) -> domain.ProcessTemplate | None: ...
+
+
+class Sites(Collection[domain.Site], Protocol):
+    def get(self, name: str) -> domain.Site | None:
+        """The site with this name, with its suites."""
+        ...
+
+    def of_suite(self, suite_name: str) -> domain.Site | None:
+        """The site that has the suite named ``suite_name``."""
+        ...
+
+
+class Sponsors(Collection[domain.Sponsor], Protocol):
+    def get(self, name: str) -> domain.Sponsor | None:
+        """The sponsor with this name, or None when it is missing or not the caller's."""
+        ...
+
+
+class Programs(Collection[domain.Program], Protocol):
+    def named(self, name: str) -> list[domain.Program]:
+        """The programs with this name the caller may see (names are unique per sponsor only)."""
+        ...
+
+
 class Orders(Collection[domain.Order], Protocol):
     def get(self, number: str) -> domain.Order | None:
         """The order with this number, or None when it is missing or another sponsor's."""
+        ...
+
+    def search(
+        self,
+        *,
+        sponsor: str | None = None,
+        batch_status: domain.BatchStatus | None = None,
+        due_before: date | None = None,
+    ) -> list[domain.Order]:
+        """Orders of a sponsor (by name), having a batch in a status, due before a date; every filter optional."""
+        ...
+
+    def upcoming(self, *, on_or_after: date, limit: int) -> list[domain.Order]:
+        """The next orders due from a date that still have a batch to finish, soonest first."""
         ...
 
 
@@ -34,6 +76,10 @@ class BatchLookup(Protocol):
     def get(self, lot_number: str) -> domain.Batch | None: ...
 
     def count_by_status(self) -> Counter[domain.BatchStatus]: ...
+
+    def list(self, *, status: domain.BatchStatus | None = None, order: str | None = None) -> list[domain.Batch]: ...
+
+    def lots_starting_with(self, prefix: str) -> set[str]: ...
 
 
 class Schedules(Protocol):
@@ -47,6 +93,26 @@ class Schedules(Protocol):
 
     def operations(self, version: domain.ScheduleVersion) -> list[domain.Operation]: ...
 
+    def operations_in(
+        self,
+        version: domain.ScheduleVersion,
+        *,
+        suite: str | None = None,
+        order: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[domain.Operation]:
+        """The operations in a suite (by name), of an order (by number), overlapping a window; filters optional."""
+        ...
+
+    def placements(self, version: domain.ScheduleVersion) -> list[tuple[str, str, str, datetime, datetime]]:
+        """(lot, step, suite, start, end) of each batch operation."""
+        ...
+
+    def late_orders(self, version: domain.ScheduleVersion) -> list[tuple[str, str, date, datetime]]:
+        """(order number, sponsor name, due date, last finish) of each order with a late batch."""
+        ...
+
     def list(self) -> list[domain.ScheduleVersion]: ...
 
 
@@ -57,7 +123,9 @@ class Store(Protocol):
 
     def is_empty(self) -> bool: ...
 
-    def clear(self) -> None: ...
+    def clear(self, *, keep_sponsors: frozenset[str] = frozenset()) -> None:
+        """Delete all but users and the sponsors named in ``keep_sponsors``; Conflict if one with users would go."""
+        ...
 
 
 class Users(Protocol):
@@ -80,12 +148,29 @@ class Tokens(Protocol):
     def of_user(self, user: domain.User) -> list[domain.ApiToken]: ...
 
 
+class CommitCount:
+    """How many units of work this process has committed: readers that memoise answers (see
+    :mod:`opencdmo.services.read_cache`) put it in their keys, so a commit makes every memoised answer stale."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+commits = CommitCount()
+"""The process's one commit counter; every unit of work's successful :meth:`UnitOfWork.commit` bumps it."""
+
+
 class UnitOfWork(abc.ABC):
     product_families: Collection[domain.ProductFamily]
-    processes: Collection[domain.ProcessTemplate]
-    sites: Collection[domain.Site]
-    sponsors: Collection[domain.Sponsor]
-    programs: Collection[domain.Program]
+    processes: Processes
+    sites: Sites
+    sponsors: Sponsors
+    programs: Programs
     orders: Orders
     batches: BatchLookup
     schedules: Schedules
@@ -108,7 +193,7 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def commit(self) -> None:
-        """Make every change of this unit of work durable at once."""
+        """Make every change of this unit of work durable at once, then :meth:`CommitCount.bump` :data:`commits`."""
 
     @abc.abstractmethod
     def rollback(self) -> None:
