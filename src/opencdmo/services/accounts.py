@@ -27,6 +27,8 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 DEFAULT_TOKEN_DAYS = 30
 MAX_TOKEN_DAYS = 366
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_SESSION_LIFETIME = timedelta(days=7)
 SIGN_IN_REFUSED = "unknown username or wrong password, or the account is locked or inactive"
 BEARER_REFUSED = "the bearer token is missing, unknown, expired or revoked"
 
@@ -152,6 +154,23 @@ def issue_token(uow: UnitOfWork, username: str, *, expires_days: int = DEFAULT_T
     """A new bearer token for an active user; returned once, stored only as its digest."""
     if not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise InputError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {expires_days}")
+    return _issue(uow, username, timedelta(days=expires_days), now)
+
+
+def issue_session_token(
+    uow: UnitOfWork, username: str, *, lifetime: timedelta = SESSION_LIFETIME, now: Clock = utcnow
+) -> str:
+    """A short-lived token for a browser session, sent back in an HttpOnly cookie; signing out revokes it.
+
+    It is an API token like any other (stored only as its digest, revoked with the user's other tokens on a
+    deactivation or a password reset), with an expiry of hours instead of days.
+    """
+    if not timedelta(minutes=1) <= lifetime <= MAX_SESSION_LIFETIME:
+        raise InputError(f"a browser session lasts 1 minute to {MAX_SESSION_LIFETIME.days} days, not {lifetime}")
+    return _issue(uow, username, lifetime, now)
+
+
+def _issue(uow: UnitOfWork, username: str, lifetime: timedelta, now: Clock) -> str:
     secret = secrets.token_urlsafe(32)
     moment = now()
     with uow:
@@ -163,7 +182,7 @@ def issue_token(uow: UnitOfWork, username: str, *, expires_days: int = DEFAULT_T
                 user=user,
                 token_hash=token_digest(secret),
                 created_at=moment,
-                expires_at=moment + timedelta(days=expires_days),
+                expires_at=moment + lifetime,
             )
         )
         uow.commit()
