@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck unit bench bench-web clean
 
 setup: $(STAMP)
 
@@ -17,11 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Idempotent: a second `make run` rebuilds the same demo (its sponsor users stay bound to their sponsors) and
+# prints new passwords for the demo users. The last step serves in the foreground until Ctrl-C.
 run: setup
 	$(BIN)/opencdmo init
 	$(BIN)/opencdmo demo --replace
 	$(BIN)/opencdmo status
 	$(BIN)/opencdmo schedule --gantt var/schedule.html
+	$(BIN)/opencdmo demo-users
+	$(BIN)/opencdmo serve --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
@@ -35,6 +41,10 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/bench_demo_scale.py
+
+# Load on the web app: 50 concurrent clients for 20 s against a demo served on a free local port.
+bench-web: setup
+	$(BIN)/python bench/bench_web_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from opencdmo.bootstrap import bootstrap
 from opencdmo.cli import EXIT_BAD_INPUT, EXIT_REFUSED
 from opencdmo.config import Settings
+from opencdmo.errors import Unauthorized
 from opencdmo.services import accounts
 from tests.conftest import SAMPLE_SCENARIO
 from tests.e2e.conftest import Run
@@ -86,14 +90,65 @@ def test_deactivate_and_reset_password(run: Run, database_url: str) -> None:
     assert run("user", "token", "ana").exit_code == EXIT_REFUSED
 
 
-def test_replace_is_refused_while_sponsor_users_exist(run: Run) -> None:
+def test_a_replace_keeps_sponsor_users_bound_and_refuses_to_drop_their_sponsor(
+    run: Run, database_url: str, tmp_path: Path
+) -> None:
     run("user", "add", "hx", "--role", "sponsor", "--sponsor", "Helix Vaccines", "--password-stdin", stdin=PASSWORD)
-    result = run("import", "--replace", str(SAMPLE_SCENARIO))
-    assert result.exit_code == EXIT_REFUSED
-    assert "sponsor users exist (hx)" in result.stderr
+    sponsor_id = _authenticate(database_url, "hx", PASSWORD).sponsor_id
+
+    kept = run("import", "--replace", str(SAMPLE_SCENARIO))
+    assert kept.exit_code == 0, kept.stderr
+    assert _authenticate(database_url, "hx", PASSWORD).sponsor_id == sponsor_id
+
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(
+        SAMPLE_SCENARIO.read_text(encoding="utf-8").replace("Helix Vaccines", "Helix Biologics"), encoding="utf-8"
+    )
+    refused = run("import", "--replace", str(renamed))
+    assert refused.exit_code == EXIT_REFUSED
+    message = " ".join(refused.stderr.split())
+    assert "without the sponsor(s) Helix Vaccines: sponsor users exist (hx)" in message
+    assert "keep these sponsors in the new scenario" in message
 
 
 def test_serve_is_a_command(run: Run) -> None:
     result = run("serve", "--help")
     assert result.exit_code == 0
     assert "--port" in result.stdout
+
+
+def _demo_logins(output: str) -> dict[str, tuple[str, str, str]]:
+    """username -> (role, password, sponsor) from the table `opencdmo demo-users` prints."""
+    lines = output.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.split()[:3] == ["username", "role", "password"])
+    rows = {}
+    for line in lines[header + 1 :]:
+        if not line.startswith("  "):
+            break
+        username, role, password, *sponsor = line.split()
+        rows[username] = (role, password, " ".join(sponsor))
+    return rows
+
+
+def test_demo_users_prints_each_password_once_and_new_ones_when_run_again(run: Run, database_url: str) -> None:
+    first = run("demo-users")
+    assert first.exit_code == 0, first.stderr
+    logins = _demo_logins(first.stdout)
+    assert logins["planner"][0] == "planner"
+    assert logins["qualified-person"][0] == "qualified-person"
+    assert logins["helix-vaccines"] == ("sponsor", logins["helix-vaccines"][1], "Helix Vaccines")
+    assert logins["northwind-biologics"][2] == "Northwind Biologics"
+    assert len(logins) == 9
+    for username, (_, password, _) in logins.items():
+        assert _authenticate(database_url, username, password).username == username
+        assert first.stdout.count(password) == 1
+
+    run("user", "deactivate", "viewer")
+    again = run("demo-users")
+    assert again.exit_code == 0, again.stderr
+    assert re.search(r"^  viewer +viewer +- \(deactivated: unchanged\)$", again.stdout, re.MULTILINE)
+    renewed = _demo_logins(again.stdout)
+    assert renewed["planner"][1] != logins["planner"][1]
+    assert _authenticate(database_url, "planner", renewed["planner"][1]).username == "planner"
+    with pytest.raises(Unauthorized):
+        _authenticate(database_url, "planner", logins["planner"][1])

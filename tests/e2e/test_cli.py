@@ -188,3 +188,18 @@ def test_names_with_brackets_are_shown_as_written(run: Run, tmp_path: Path) -> N
     refused = run("import", "--replace", str(broken))
     assert refused.exit_code == 2
     assert "broken[bold].yaml: orders[2].program: unknown program of 'Helix [/x] [red]Vaccines'" in refused.stderr
+
+
+def test_the_make_run_sequence_runs_twice(run: Run) -> None:
+    """`make run` rebuilds the demo over its own demo users: the sponsor users stay bound, passwords renew."""
+    steps = (("init",), ("demo", "--replace", "--sites", "2", "--batches", "12"), ("demo-users",))
+    outputs = []
+    for _ in range(2):
+        for step in steps:
+            result = run(*step)
+            assert result.exit_code == 0, f"{' '.join(step)}: {result.stderr}"
+        outputs.append(result.stdout)
+    first, second = ([line.split() for line in output.splitlines() if " sponsor " in line] for output in outputs)
+    assert len(first) == len(second) == 2
+    assert [row[0] for row in first] == [row[0] for row in second]  # the same sponsor users ...
+    assert [row[2] for row in first] != [row[2] for row in second]  # ... with new passwords

@@ -100,8 +100,9 @@ def test_a_replacing_import_refuses_while_sponsor_users_exist_and_changes_nothin
 ) -> None:
     accounts.add_user(loaded.unit_of_work(), "hx", Role.SPONSOR, sponsor_name="Helix Vaccines", password=PASSWORD)
     before = scenario_file.dump_scenario(scenarios.export_scenario(loaded.unit_of_work()))
-    with pytest.raises(Conflict, match=r"sponsor users exist \(hx\)"):
-        scenarios.import_scenario(loaded.unit_of_work(), scenario_file.parse_scenario(sample_text), replace=True)
+    without_helix = scenario_file.parse_scenario(sample_text.replace("Helix Vaccines", "Helix Biologics"))
+    with pytest.raises(Conflict, match=r"without the sponsor\(s\) Helix Vaccines: sponsor users exist \(hx\)"):
+        scenarios.import_scenario(loaded.unit_of_work(), without_helix, replace=True)
     assert scenario_file.dump_scenario(scenarios.export_scenario(loaded.unit_of_work())) == before
     assert accounts.authenticate(loaded.unit_of_work(), "hx", PASSWORD).role is Role.SPONSOR
 

@@ -69,6 +69,32 @@ def demo(
     _print_counts(counts)
 
 
+@app.command("demo-users")
+@handle_errors
+def demo_users() -> None:
+    """Add a demo user per role and for two sponsors with generated passwords, printed once.
+
+    Run again, it resets their passwords and prints the new ones; deactivated users stay deactivated.
+    """
+    from opencdmo.demo.users import ensure_demo_users
+
+    with ready_app() as application:
+        logins = ensure_demo_users(application.unit_of_work())
+    # Plain aligned lines rather than a table: a narrow terminal must never cut or wrap a name or a password.
+    rows = [("username", "role", "password", "sponsor")]
+    for login in logins:
+        secret = login.password or f"- ({login.outcome.value})"
+        rows.append((login.username, login.role.value, secret, login.sponsor or ""))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    ui.say("Demo sign-ins")
+    for row in rows:
+        line = "  ".join(value.ljust(width) for value, width in zip(row[:3], widths, strict=True))
+        ui.out.print(f"  {line}  {row[3]}".rstrip(), soft_wrap=True)
+    ui.out.print(
+        "Passwords are shown once and stored only hashed: run 'opencdmo demo-users' again for new ones.", soft_wrap=True
+    )
+
+
 @app.command("import")
 @handle_errors
 def import_(
