@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 
 from opencdmo.adapters import db, orm
 from opencdmo.bootstrap import App, bootstrap
 from opencdmo.config import Settings
+from opencdmo.services import accounts
 
 POSTGRES_URL_VARIABLE = "OPENCDMO_TEST_POSTGRES_URL"
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -87,3 +89,19 @@ def app(database_url: str) -> Iterator[App]:
 @pytest.fixture
 def sample_text() -> str:
     return SAMPLE_SCENARIO.read_text(encoding="utf-8")
+
+
+PRODUCTION_HASHES = "production_hashes"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{PRODUCTION_HASHES}: hash passwords with the production argon2 cost")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 still, at its lowest cost: the suite hashes and verifies thousands of passwords, and the production
+    cost (tens of milliseconds each, on purpose) would dominate its run time. Tests marked
+    ``production_hashes`` keep the real hasher (one checks its parameters)."""
+    if request.node.get_closest_marker(PRODUCTION_HASHES) is None:
+        monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import Type, extract_parameters
 
 from opencdmo import domain
 from opencdmo.api import deps
@@ -179,6 +180,18 @@ def test_add_user_generates_a_password_once_and_stores_only_its_hash(
     assert stored.password_hash.startswith("$argon2id$")
     assert created.generated_password not in stored.password_hash
     assert accounts.authenticate(uow, "ana", created.generated_password, now=clock).role is Role.PLANNER
+
+
+@pytest.mark.production_hashes
+def test_passwords_are_hashed_with_argon2id_at_no_less_than_the_owasp_minimum_cost(uow: FakeAccountsUnitOfWork) -> None:
+    created = accounts.add_user(uow, "ana", Role.PLANNER)
+    parameters = extract_parameters(uow.users.items[0].password_hash)
+    assert parameters.type is Type.ID
+    # OWASP's password storage minimum for argon2id: 19 MiB of memory, 2 iterations.
+    assert parameters.memory_cost >= 19 * 1024
+    assert parameters.time_cost >= 2
+    assert created.generated_password is not None
+    assert accounts.authenticate(uow, "ana", created.generated_password).username == "ana"
 
 
 def test_two_generated_passwords_differ(uow: FakeAccountsUnitOfWork) -> None:
