@@ -8,7 +8,8 @@ requests, errors, p50/p95/p99 latency (ms) and requests/s, as a table and then a
 
 A client is a person at a browser or an integration polling the API: between two requests it waits a think time
 drawn uniformly from 0.5 to 1.5 times --think seconds (1 s by default, so 50 clients offer about 50 requests a
-second). --think 0 makes every client send its next request as soon as the last is answered: that measures the
+second), and each client's first request comes at a random moment within the first think time, as people do not
+all click at once. --think 0 makes every client send its next request as soon as the last is answered: that measures the
 server's saturated throughput, where latency is the queue length (clients / throughput), not the service time.
 
 Every answer other than 2xx is an error (redirects are not followed: a redirect to /login means the session
@@ -197,36 +198,37 @@ def browser_session(base: str, username: str, password: str) -> httpx.Cookies | 
 # --- the load ---------------------------------------------------------------------------------------------------
 
 
+def new_client(base: str, headers: dict[str, str], cookies: httpx.Cookies | None) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=base, headers=headers, cookies=cookies, timeout=REQUEST_TIMEOUT, limits=limits)
+
+
 async def one_client(
     number: int,
-    base: str,
+    client: httpx.AsyncClient,
     paths: list[str],
     stats: dict[str, PathStats],
-    headers: dict[str, str],
-    cookies: httpx.Cookies | None,
     stop_at: float,
     think: float,
 ) -> None:
     pause = random.Random(number)  # seeded: the same think times run after run
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, cookies=cookies, timeout=REQUEST_TIMEOUT, limits=limits
-    ) as client:
-        turn = number  # clients start at different paths, so every path is under load at once
-        while time.perf_counter() < stop_at:
-            path = paths[turn % len(paths)]
-            turn += 1
-            started = time.perf_counter()
-            try:
-                response = await client.get(path)
-                await response.aread()
-            except httpx.HTTPError as failure:
-                stats[path].record(None, type(failure).__name__)
-                continue
-            latency = (time.perf_counter() - started) * 1000
-            stats[path].record(latency, None if response.is_success else f"HTTP {response.status_code}")
-            if think > 0:
-                await asyncio.sleep(think * pause.uniform(0.5, 1.5))
+    turn = number  # clients start at different paths, so every path is under load at once
+    if think > 0:  # people do not all click at the same instant: each client starts within one think time
+        await asyncio.sleep(think * pause.uniform(0.0, 1.0))
+    while time.perf_counter() < stop_at:
+        path = paths[turn % len(paths)]
+        turn += 1
+        started = time.perf_counter()
+        try:
+            response = await client.get(path)
+            await response.aread()
+        except httpx.HTTPError as failure:
+            stats[path].record(None, type(failure).__name__)
+            continue
+        latency = (time.perf_counter() - started) * 1000
+        stats[path].record(latency, None if response.is_success else f"HTTP {response.status_code}")
+        if think > 0:
+            await asyncio.sleep(think * pause.uniform(0.5, 1.5))
 
 
 async def load(
@@ -239,12 +241,21 @@ async def load(
     think: float,
 ) -> tuple[dict[str, PathStats], float]:
     stats = {path: PathStats(path) for path in paths}
-    started = time.perf_counter()
-    stop_at = started + seconds
-    await asyncio.gather(
-        *(one_client(number, base, paths, stats, headers, cookies, stop_at, think) for number in range(clients))
-    )
-    return stats, time.perf_counter() - started
+    # Every client is made and connected before the clock starts: making 50 httpx clients (an SSL context each)
+    # blocks this event loop for a second or more, which would be counted as the first requests' latency.
+    pool = [new_client(base, headers, cookies) for _ in range(clients)]
+    try:
+        for client in pool:
+            await (await client.get(paths[0])).aread()
+        started = time.perf_counter()
+        stop_at = started + seconds
+        await asyncio.gather(
+            *(one_client(number, client, paths, stats, stop_at, think) for number, client in enumerate(pool))
+        )
+        return stats, time.perf_counter() - started
+    finally:
+        for client in pool:
+            await client.aclose()
 
 
 # --- reporting --------------------------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 
 from opencdmo.services.read_cache import ReadCache
@@ -92,3 +96,93 @@ def test_the_least_recently_used_answer_goes_first_when_full() -> None:
 def test_bad_settings_are_refused(ttl: float, entries: int) -> None:
     with pytest.raises(ValueError, match=r"ttl|max_entries"):
         ReadCache(ttl=ttl, max_entries=entries)
+
+
+def _in_thread(target: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(target()))
+    thread.start()
+    return thread, answers
+
+
+def test_callers_missing_the_same_key_at_once_compute_it_once() -> None:
+    cache = ReadCache(clock=Clock())
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow() -> str:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return "figures"
+
+    first, first_answer = _in_thread(lambda: cache.get("kpis", slow))
+    assert started.wait(5)
+    second, second_answer = _in_thread(lambda: cache.get("kpis", slow))
+    time.sleep(0.05)  # the second caller is now waiting for the first one's answer
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert first_answer == second_answer == ["figures"]
+    assert len(calls) == 1
+
+
+def test_an_expired_answer_is_refreshed_by_one_caller_while_the_others_get_the_old_one() -> None:
+    clock = Clock()
+    cache = ReadCache(ttl=2.0, clock=clock)
+    assert cache.get("plan", lambda: "v1") == "v1"
+    clock.now += 3
+    started, release = threading.Event(), threading.Event()
+
+    def refresh() -> str:
+        started.set()
+        release.wait(5)
+        return "v2"
+
+    refresher, refreshed = _in_thread(lambda: cache.get("plan", refresh))
+    assert started.wait(5)
+    assert cache.get("plan", lambda: "never computed") == "v1"
+    release.set()
+    refresher.join(5)
+    assert refreshed == ["v2"]
+    assert cache.get("plan", lambda: "never computed") == "v2"
+
+
+def test_when_the_computing_caller_fails_a_waiting_one_computes_the_answer_itself() -> None:
+    cache = ReadCache(clock=Clock())
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> str:
+        started.set()
+        release.wait(5)
+        raise LookupError("database gone")
+
+    def failing_call() -> object:
+        try:
+            return cache.get("kpis", failing)
+        except LookupError as error:
+            return error
+
+    first, first_answer = _in_thread(failing_call)
+    assert started.wait(5)
+    second, second_answer = _in_thread(lambda: cache.get("kpis", lambda: "figures"))
+    time.sleep(0.05)
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert isinstance(first_answer[0], LookupError)
+    assert second_answer == ["figures"]
+
+
+def test_a_failed_refresh_lets_the_next_caller_refresh() -> None:
+    clock = Clock()
+    cache = ReadCache(ttl=1.0, clock=clock)
+    cache.get("plan", lambda: "v1")
+    clock.now += 2
+
+    def failing() -> str:
+        raise LookupError("database gone")
+
+    with pytest.raises(LookupError):
+        cache.get("plan", failing)
+    assert cache.get("plan", lambda: "v2") == "v2"

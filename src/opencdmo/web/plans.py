@@ -87,9 +87,9 @@ class PlanView:
 
 def newest_version(uow: UnitOfWork) -> int | None:
     """The number of the newest stored schedule version, or None."""
-    with uow:
-        version = uow.schedules.get()
-        return None if version is None else version.number
+    with uow:  # one aggregate over the versions' key, asked on every page view: never the whole version
+        number = uow.schedules.next_number() - 1
+        return number if number >= 1 else None
 
 
 class PlanCache:
