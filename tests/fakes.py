@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from opencdmo import domain
+from opencdmo.domain.audit import GENESIS, AuditEvent
 from opencdmo.errors import Conflict
 from opencdmo.services.unit_of_work import UnitOfWork, commits
 
@@ -185,6 +187,42 @@ class FakeStore:
         self.uow.schedules.items.clear()
 
 
+class FakeAuditTrail:
+    """Events in a list; a rollback drops those appended since the last commit."""
+
+    def __init__(self) -> None:
+        self.items: list[AuditEvent] = []
+
+    def tail(self) -> tuple[int, str]:
+        return (self.items[-1].sequence, self.items[-1].hash) if self.items else (0, GENESIS)
+
+    def append(self, event: AuditEvent, /) -> None:
+        self.items.append(event)
+
+    def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]:
+        return iter([event for event in self.items if event.sequence > after])
+
+    def search(
+        self,
+        *,
+        record_type: str | None = None,
+        record_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEvent]:
+        return [
+            event
+            for event in self.items
+            if (record_type is None or event.record_type == record_type)
+            and (record_id is None or event.record_id == record_id)
+            and (username is None or event.username == username)
+            and (since is None or event.occurred_at >= since)
+            and (until is None or event.occurred_at < until)
+        ][:limit]
+
+
 class FakeUnitOfWork(UnitOfWork):
     """Keeps records in lists; `committed` counts commits, and a rollback restores the last committed state."""
 
@@ -198,6 +236,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.batches = FakeBatches(self.orders)
         self.schedules = FakeSchedules()
         self.store = FakeStore(self)
+        self.audit = FakeAuditTrail()
         self.committed = 0
         self._snapshot = self._take_snapshot()
 
@@ -212,7 +251,10 @@ class FakeUnitOfWork(UnitOfWork):
         ]
 
     def _take_snapshot(self) -> list[list[object]]:
-        return [list(collection.items) for collection in self.collections()] + [list(self.schedules.items)]
+        return [list(collection.items) for collection in self.collections()] + [
+            list(self.audit.items),
+            list(self.schedules.items),
+        ]
 
     def commit(self) -> None:
         self.committed += 1
@@ -220,9 +262,10 @@ class FakeUnitOfWork(UnitOfWork):
         commits.bump()
 
     def rollback(self) -> None:
-        *snapshots, schedules = self._snapshot
+        *snapshots, audit, schedules = self._snapshot
         for collection, items in zip(self.collections(), snapshots, strict=True):
             collection.items[:] = items
+        self.audit.items[:] = audit  # type: ignore[assignment]
         self.schedules.items[:] = schedules  # type: ignore[assignment]
 
 

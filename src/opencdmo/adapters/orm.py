@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -514,3 +515,25 @@ def start_account_mappers() -> None:
         api_tokens,
         properties={"user": _many_to_one(domain.User, api_tokens.c.user_id)},
     )
+
+
+# The audit trail (P11-05). Append-only: the migration adds database triggers refusing UPDATE, DELETE and
+# TRUNCATE. Read and written with Core (no mapping): events are immutable values, streamed in bulk to verify.
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("occurred_at", UTCDateTime, nullable=False, index=True),
+    Column("username", String(80), nullable=False, index=True),
+    Column("action", String(80), nullable=False),
+    Column("record_type", String(80), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("field", String(80), nullable=True),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_record", "record_type", "record_id"),
+)

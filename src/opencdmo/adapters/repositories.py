@@ -8,16 +8,17 @@ sponsor's rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy import Select, delete, exists, func, insert, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from opencdmo import domain
 from opencdmo.adapters import orm
+from opencdmo.domain.audit import GENESIS, AuditEvent
 from opencdmo.errors import Conflict, Forbidden
 
 
@@ -441,3 +442,123 @@ class TokenRepository(SqlAlchemyRepository):
     def of_user(self, user: domain.User) -> list[domain.ApiToken]:
         statement = select(domain.ApiToken).where(orm.api_tokens.c.user_id == user.id).order_by(orm.api_tokens.c.id)
         return self._all(statement)
+
+
+# Any constant shared by every writer: the key of the PostgreSQL advisory lock that serialises audit appends.
+AUDIT_LOCK_KEY = 0x0A0D17_0001
+
+
+def _audit_event(row: Any) -> AuditEvent:
+    """An event from a row of :attr:`AuditRepository._COLUMNS`."""
+    return AuditEvent(
+        sequence=row[0],
+        occurred_at=row[1],
+        username=row[2],
+        action=row[3],
+        record_type=row[4],
+        record_id=row[5],
+        field=row[6],
+        old_value=row[7],
+        new_value=row[8],
+        reason=row[9],
+        previous_hash=row[10],
+        hash=row[11],
+    )
+
+
+class AuditRepository(SqlAlchemyRepository):
+    """The append-only audit trail, read and written with Core in the unit of work's transaction.
+
+    Appending is safe under concurrent writers. On PostgreSQL :meth:`tail` first takes a transaction-scoped
+    advisory lock, so the next writer waits until this transaction ends and then reads the new tail. On SQLite
+    the database has one writer at a time: a second transaction that read the same tail cannot write until the
+    first ends and then fails (database locked, or the sequence number, the primary key, is taken), so the
+    chain never forks; the loser's whole unit of work rolls back and can be retried.
+    Reading the trail is for CDMO staff only: events name every sponsor's records.
+    """
+
+    _COLUMNS = (
+        orm.audit_events.c.sequence,
+        orm.audit_events.c.occurred_at,
+        orm.audit_events.c.username,
+        orm.audit_events.c.action,
+        orm.audit_events.c.record_type,
+        orm.audit_events.c.record_id,
+        orm.audit_events.c.field,
+        orm.audit_events.c.old_value,
+        orm.audit_events.c.new_value,
+        orm.audit_events.c.reason,
+        orm.audit_events.c.previous_hash,
+        orm.audit_events.c.hash,
+    )
+
+    def __init__(self, session: Session, scope: Scope) -> None:
+        super().__init__(session, scope)
+        self._tail: tuple[int, str] | None = None
+
+    def tail(self) -> tuple[int, str]:
+        """(sequence, hash) of the last event, (0, GENESIS) when there is none; locks the tail on PostgreSQL."""
+        if self._tail is None:
+            if self.session.get_bind().dialect.name == "postgresql":
+                self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+            table = orm.audit_events
+            row = self.session.execute(
+                select(table.c.sequence, table.c.hash).order_by(table.c.sequence.desc()).limit(1)
+            ).first()
+            self._tail = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+        return self._tail
+
+    def append(self, event: AuditEvent) -> None:
+        """Store an event sealed on :meth:`tail` (refused if it is not the next one)."""
+        sequence, last_hash = self.tail()
+        if event.sequence != sequence + 1 or event.previous_hash != last_hash:
+            raise ValueError(f"audit event {event.sequence} does not follow event {sequence}")
+        self.session.execute(
+            insert(orm.audit_events).values({column.name: getattr(event, column.name) for column in self._COLUMNS})
+        )
+        self._tail = (event.sequence, event.hash)
+
+    def forget_tail(self) -> None:
+        """Drop the remembered tail (the transaction ended)."""
+        self._tail = None
+
+    def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]:
+        """Every event after sequence ``after``, in sequence order, read ``batch_size`` at a time."""
+        self.scope.require_staff("read the audit trail")
+        table = orm.audit_events
+        last = after
+        while True:
+            rows = self.session.execute(
+                select(*self._COLUMNS).where(table.c.sequence > last).order_by(table.c.sequence).limit(batch_size)
+            ).all()
+            for row in rows:
+                yield _audit_event(row)
+            if len(rows) < batch_size:
+                return
+            last = int(rows[-1][0])
+
+    def search(
+        self,
+        *,
+        record_type: str | None = None,
+        record_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEvent]:
+        """Events matching every given filter, oldest first; ``since`` inclusive, ``until`` exclusive."""
+        self.scope.require_staff("read the audit trail")
+        table = orm.audit_events
+        statement = select(*self._COLUMNS).order_by(table.c.sequence).limit(limit)
+        if record_type is not None:
+            statement = statement.where(table.c.record_type == record_type)
+        if record_id is not None:
+            statement = statement.where(table.c.record_id == record_id)
+        if username is not None:
+            statement = statement.where(table.c.username == username)
+        if since is not None:
+            statement = statement.where(table.c.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(table.c.occurred_at < until)
+        return [_audit_event(row) for row in self.session.execute(statement)]

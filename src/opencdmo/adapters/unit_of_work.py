@@ -15,6 +15,8 @@ from opencdmo.services.unit_of_work import UnitOfWork, commits
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
+    audit: repositories.AuditRepository
+
     def __init__(self, session_factory: sessionmaker[Session], scope: Scope | None = None) -> None:
         self.session_factory = session_factory
         self.scope = scope or Scope.staff()
@@ -41,6 +43,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.store = repositories.ScenarioStore(session, self.scope)
         self.users = repositories.UserRepository(session, self.scope)
         self.tokens = repositories.TokenRepository(session, self.scope)
+        self.audit = repositories.AuditRepository(session, self.scope)
         return super().__enter__()
 
     def __exit__(
@@ -56,6 +59,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self._session = None
 
     def commit(self) -> None:
+        self.audit.forget_tail()
         try:
             self.session.commit()
         except IntegrityError as error:
@@ -73,3 +77,4 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         # collections are loaded by the repositories, so detached objects are complete.
         self.session.expunge_all()
         self.session.rollback()
+        self.audit.forget_tail()

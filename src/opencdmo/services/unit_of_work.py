@@ -9,11 +9,13 @@ from __future__ import annotations
 import abc
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 from opencdmo import domain
+from opencdmo.domain.audit import AuditEvent
 
 T = TypeVar("T")
 
@@ -148,6 +150,29 @@ class Tokens(Protocol):
     def of_user(self, user: domain.User) -> list[domain.ApiToken]: ...
 
 
+class AuditTrail(Protocol):
+    """The append-only audit trail (see :mod:`opencdmo.services.audit`); reading it is for CDMO staff only."""
+
+    def tail(self) -> tuple[int, str]:
+        """(sequence, hash) of the last event, or (0, GENESIS); holds the append lock until the transaction ends."""
+        ...
+
+    def append(self, event: AuditEvent, /) -> None: ...
+
+    def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]: ...
+
+    def search(
+        self,
+        *,
+        record_type: str | None = None,
+        record_id: str | None = None,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditEvent]: ...
+
+
 class CommitCount:
     """How many units of work this process has committed: readers that memoise answers (see
     :mod:`opencdmo.services.read_cache`) put it in their keys, so a commit makes every memoised answer stale."""
@@ -177,6 +202,7 @@ class UnitOfWork(abc.ABC):
     store: Store
     users: Users
     tokens: Tokens
+    audit: AuditTrail
     # Whose data this unit of work sees: a sponsor's id, or None for CDMO staff (every sponsor).
     sponsor_id: int | None = None
 
