@@ -446,6 +446,11 @@ class TokenRepository(SqlAlchemyRepository):
 
 # Any constant shared by every writer: the key of the PostgreSQL advisory lock that serialises audit appends.
 AUDIT_LOCK_KEY = 0x0A0D17_0001
+# Built once, so every append reuses the compiled statements.
+_AUDIT_INSERT = insert(orm.audit_events)
+_AUDIT_TAIL = (
+    select(orm.audit_events.c.sequence, orm.audit_events.c.hash).order_by(orm.audit_events.c.sequence.desc()).limit(1)
+)
 
 
 def _audit_event(row: Any) -> AuditEvent:
@@ -501,10 +506,7 @@ class AuditRepository(SqlAlchemyRepository):
         if self._tail is None:
             if self.session.get_bind().dialect.name == "postgresql":
                 self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
-            table = orm.audit_events
-            row = self.session.execute(
-                select(table.c.sequence, table.c.hash).order_by(table.c.sequence.desc()).limit(1)
-            ).first()
+            row = self.session.execute(_AUDIT_TAIL).first()
             self._tail = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
         return self._tail
 
@@ -513,9 +515,7 @@ class AuditRepository(SqlAlchemyRepository):
         sequence, last_hash = self.tail()
         if event.sequence != sequence + 1 or event.previous_hash != last_hash:
             raise ValueError(f"audit event {event.sequence} does not follow event {sequence}")
-        self.session.execute(
-            insert(orm.audit_events).values({column.name: getattr(event, column.name) for column in self._COLUMNS})
-        )
+        self.session.execute(_AUDIT_INSERT, {column.name: getattr(event, column.name) for column in self._COLUMNS})
         self._tail = (event.sequence, event.hash)
 
     def forget_tail(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Commands appear in --help in the order their modules register them: keep this order.
 # isort: off
-from opencdmo.cli import network, planning, users, serve, bench
+from opencdmo.cli import network, planning, users, audit, serve, bench
 
 # isort: on
 from opencdmo.cli.app import EXIT_BAD_INPUT, EXIT_BUG, EXIT_REFUSED, app
@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_BUG",
     "EXIT_REFUSED",
     "app",
+    "audit",
     "bench",
     "main",
     "network",

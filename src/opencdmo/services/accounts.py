@@ -4,6 +4,10 @@ Passwords are hashed with argon2; tokens are opaque random strings of which only
 stored, so a copy of the database holds no usable credential. Every sign-in failure (unknown user, wrong
 password, locked or inactive account) raises the same :class:`Unauthorized`, so usernames cannot be probed.
 The clock is a parameter, so lockout and expiry are tested without waiting.
+
+Every change to an account writes the audit trail in its own transaction (P11-11, A11-10): who (``actor``, the
+command line's :data:`audit.SYSTEM` by default) added, deactivated or reset which user, and issued or revoked a
+token for whom. Passwords and tokens never reach the trail.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from opencdmo import domain
+from opencdmo.domain.audit import AuditAction
 from opencdmo.errors import Conflict, InputError, NotFound, Unauthorized
+from opencdmo.services import audit
 from opencdmo.services.unit_of_work import UnitOfWork
 
 Clock = Callable[[], datetime]
@@ -98,6 +104,7 @@ def add_user(
     sponsor_name: str | None = None,
     password: str | None = None,
     now: Clock = utcnow,
+    actor: str = audit.SYSTEM,
 ) -> NewUser:
     """Add a user; without ``password`` one is generated and returned once (it is stored only hashed)."""
     chosen = generate_password() if password is None else _check_password(password)
@@ -117,6 +124,15 @@ def add_user(
             sponsor=sponsor,
         )
         uow.users.add(user)
+        audit.record(
+            uow,
+            actor=actor,
+            action=AuditAction.CREATE,
+            record_type="user",
+            record_id=user.username,
+            new={"role": user.role, "sponsor": sponsor_name, "active": user.active},
+            now=now,
+        )
         uow.commit()
         return NewUser(username=user.username, role=user.role, generated_password=chosen if password is None else None)
 
@@ -150,11 +166,18 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def issue_token(uow: UnitOfWork, username: str, *, expires_days: int = DEFAULT_TOKEN_DAYS, now: Clock = utcnow) -> str:
+def issue_token(
+    uow: UnitOfWork,
+    username: str,
+    *,
+    expires_days: int = DEFAULT_TOKEN_DAYS,
+    now: Clock = utcnow,
+    actor: str = audit.SYSTEM,
+) -> str:
     """A new bearer token for an active user; returned once, stored only as its digest."""
     if not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise InputError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {expires_days}")
-    return _issue(uow, username, timedelta(days=expires_days), now)
+    return _issue(uow, username, timedelta(days=expires_days), now, actor=actor, kind="api")
 
 
 def issue_session_token(
@@ -167,10 +190,10 @@ def issue_session_token(
     """
     if not timedelta(minutes=1) <= lifetime <= MAX_SESSION_LIFETIME:
         raise InputError(f"a browser session lasts 1 minute to {MAX_SESSION_LIFETIME.days} days, not {lifetime}")
-    return _issue(uow, username, lifetime, now)
+    return _issue(uow, username, lifetime, now, actor=username, kind="session")
 
 
-def _issue(uow: UnitOfWork, username: str, lifetime: timedelta, now: Clock) -> str:
+def _issue(uow: UnitOfWork, username: str, lifetime: timedelta, now: Clock, *, actor: str, kind: str) -> str:
     secret = secrets.token_urlsafe(32)
     moment = now()
     with uow:
@@ -185,6 +208,15 @@ def _issue(uow: UnitOfWork, username: str, lifetime: timedelta, now: Clock) -> s
                 expires_at=moment + lifetime,
             )
         )
+        audit.record(
+            uow,
+            actor=actor,
+            action=AuditAction.ISSUE_TOKEN,
+            record_type="user",
+            record_id=user.username,
+            new={"kind": kind, "expires_at": moment + lifetime},
+            now=now,
+        )
         uow.commit()
     return secret
 
@@ -198,33 +230,71 @@ def resolve_token(uow: UnitOfWork, token: str, *, now: Clock = utcnow) -> Identi
         return _identity(found.user)
 
 
-def revoke_token(uow: UnitOfWork, token: str) -> None:
-    """Revoke one token at once (a no-op for an unknown one, which is as unusable as a revoked one)."""
+def revoke_token(uow: UnitOfWork, token: str, *, actor: str | None = None) -> None:
+    """Revoke one token at once (a no-op for an unknown one, which is as unusable as a revoked one).
+
+    ``actor`` defaults to the token's own user (signing out revokes one's own session token)."""
     with uow:
         found = uow.tokens.find(token_digest(token))
-        if found is not None:
+        if found is not None and not found.revoked:
             found.revoke()
+            audit.record(
+                uow,
+                actor=actor or found.user.username,
+                action=AuditAction.REVOKE_TOKEN,
+                record_type="user",
+                record_id=found.user.username,
+                new={"created_at": found.created_at, "expires_at": found.expires_at},
+            )
             uow.commit()
 
 
-def deactivate(uow: UnitOfWork, username: str) -> None:
+def deactivate(uow: UnitOfWork, username: str, *, actor: str = audit.SYSTEM) -> None:
     """Deactivate a user and revoke all their tokens. The user stays, so records can still name them."""
     with uow:
         user = _user(uow, username)
+        was_active = user.active
         user.deactivate()
-        for token in uow.tokens.of_user(user):
-            token.revoke()
+        revoked = _revoke_all(uow, user)
+        audit.record(
+            uow,
+            actor=actor,
+            action=AuditAction.DEACTIVATE,
+            record_type="user",
+            record_id=user.username,
+            old={"active": was_active},
+            new={"active": user.active, "tokens_revoked": revoked},
+        )
         uow.commit()
 
 
-def reset_password(uow: UnitOfWork, username: str, *, password: str | None = None) -> str | None:
+def _revoke_all(uow: UnitOfWork, user: domain.User) -> int:
+    """Revoke every token of the user that is not revoked yet; how many."""
+    revoked = 0
+    for token in uow.tokens.of_user(user):
+        if not token.revoked:
+            token.revoke()
+            revoked += 1
+    return revoked
+
+
+def reset_password(
+    uow: UnitOfWork, username: str, *, password: str | None = None, actor: str = audit.SYSTEM
+) -> str | None:
     """Set a new password (generated and returned when none is given), lift a lockout, revoke every token."""
     chosen = generate_password() if password is None else _check_password(password)
     with uow:
         user = _user(uow, username)
         user.change_password_hash(_hasher.hash(chosen))
         # A reset follows a suspected compromise: tokens issued before it must stop working too.
-        for token in uow.tokens.of_user(user):
-            token.revoke()
+        revoked = _revoke_all(uow, user)
+        audit.record(
+            uow,
+            actor=actor,
+            action=AuditAction.RESET_PASSWORD,
+            record_type="user",
+            record_id=user.username,
+            new={"password_generated": password is None, "tokens_revoked": revoked},
+        )
         uow.commit()
     return chosen if password is None else None

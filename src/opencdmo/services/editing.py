@@ -12,20 +12,26 @@ use case acts on, when unknown, raises :class:`NotFound`; a name or number alrea
 :class:`Conflict`.
 
 A change set (``XChanges``) names only what changes: every attribute left at :data:`KEEP` stays as it is.
+
+Every use case writes the audit trail in its own transaction (P11-05, P11-11): a ``create`` event with the new
+record's values, one ``change`` event per field whose value changed, a ``delete`` event with the removed values;
+``actor`` is the username of who made the change (:data:`audit.SYSTEM` from the command line).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from opencdmo import domain
+from opencdmo.domain.audit import AuditAction
 from opencdmo.domain.batches import LOT_NUMBER_MAX_LENGTH
 from opencdmo.errors import Conflict, DomainError, Forbidden, NotFound
+from opencdmo.services import audit
 from opencdmo.services._names import can_name_a_record
 from opencdmo.services.unit_of_work import UnitOfWork
 
@@ -66,6 +72,33 @@ def _choice(enum: type[E], value: E | str, field: str) -> E:
 
 def _unknown(kind: str, name: str, field: str) -> DomainError:
     return DomainError(f"there is no {kind} named {name!r}", field=field)
+
+
+def _audit_created(uow: UnitOfWork, actor: str, record_type: str, record_id: str, values: dict[str, Any]) -> None:
+    audit.record(uow, actor=actor, action=AuditAction.CREATE, record_type=record_type, record_id=record_id, new=values)
+
+
+SITE_FIELDS = ("region", "biosafety_level", "certifications")
+SUITE_FIELDS = (
+    "kind",
+    "scale",
+    "scale_unit",
+    "capabilities",
+    "construction",
+    "qc_analysts",
+    "same_product_hours",
+    "default_changeover_hours",
+)
+ORDER_FIELDS = (
+    "sponsor",
+    "program",
+    "batch_count",
+    "release_date",
+    "due_date",
+    "priority",
+    "late_penalty_per_day",
+    "price_per_batch",
+)
 
 
 def _named(name: str, find: Callable[[str], T | None]) -> T | None:
@@ -119,7 +152,7 @@ class SuiteChanges:
     default_changeover_hours: int | Keep = KEEP
 
 
-def add_site(uow: UnitOfWork, draft: SiteDraft) -> domain.Site:
+def add_site(uow: UnitOfWork, draft: SiteDraft, *, actor: str = audit.SYSTEM) -> domain.Site:
     with uow:
         _require_staff(uow, "edit the network")
         site = domain.Site(
@@ -131,11 +164,12 @@ def add_site(uow: UnitOfWork, draft: SiteDraft) -> domain.Site:
         if uow.sites.get(site.name) is not None:
             raise Conflict(f"a site named {site.name!r} already exists")
         uow.sites.add(site)
+        _audit_created(uow, actor, "site", site.name, audit.snapshot(site, SITE_FIELDS))
         uow.commit()
         return site
 
 
-def update_site(uow: UnitOfWork, name: str, changes: SiteChanges) -> domain.Site:
+def update_site(uow: UnitOfWork, name: str, changes: SiteChanges, *, actor: str = audit.SYSTEM) -> domain.Site:
     with uow:
         _require_staff(uow, "edit the network")
         site = _named(name, uow.sites.get)
@@ -153,6 +187,14 @@ def update_site(uow: UnitOfWork, name: str, changes: SiteChanges) -> domain.Site
             region=wanted["region"],
             biosafety_level=wanted["biosafety_level"],
             certifications=_labels(wanted["certifications"], "certifications"),
+        )
+        audit.record_changes(
+            uow,
+            actor=actor,
+            record_type="site",
+            record_id=site.name,
+            before=audit.snapshot(site, SITE_FIELDS),
+            after=audit.snapshot(checked, SITE_FIELDS),
         )
         site.region, site.biosafety_level, site.certifications = (
             checked.region,
@@ -184,7 +226,7 @@ def _labels(values: Collection[str], field: str) -> frozenset[str]:
     return frozenset(values)
 
 
-def add_suite(uow: UnitOfWork, site_name: str, draft: SuiteDraft) -> domain.Suite:
+def add_suite(uow: UnitOfWork, site_name: str, draft: SuiteDraft, *, actor: str = audit.SYSTEM) -> domain.Suite:
     with uow:
         _require_staff(uow, "edit the network")
         site = _named(site_name, uow.sites.get)
@@ -195,6 +237,7 @@ def add_suite(uow: UnitOfWork, site_name: str, draft: SuiteDraft) -> domain.Suit
         if holder is not None:
             raise Conflict(f"a suite named {suite.name!r} already exists at {holder.name}")
         site.add_suite(suite)
+        _audit_created(uow, actor, "suite", suite.name, {"site": site.name, **audit.snapshot(suite, SUITE_FIELDS)})
         uow.commit()
         return suite
 
@@ -207,7 +250,7 @@ def _find_suite(uow: UnitOfWork, name: str) -> tuple[domain.Site, domain.Suite]:
     return site, suite
 
 
-def update_suite(uow: UnitOfWork, suite_name: str, changes: SuiteChanges) -> domain.Suite:
+def update_suite(uow: UnitOfWork, suite_name: str, changes: SuiteChanges, *, actor: str = audit.SYSTEM) -> domain.Suite:
     with uow:
         _require_staff(uow, "edit the network")
         _site, suite = _find_suite(uow, suite_name)
@@ -231,6 +274,14 @@ def update_suite(uow: UnitOfWork, suite_name: str, changes: SuiteChanges) -> dom
                     field="same_product_hours",
                 )
         _check_stages_still_run(uow, suite, checked)
+        audit.record_changes(
+            uow,
+            actor=actor,
+            record_type="suite",
+            record_id=suite.name,
+            before=audit.snapshot(suite, SUITE_FIELDS),
+            after=audit.snapshot(checked, SUITE_FIELDS),
+        )
         for name in current:
             setattr(suite, name, getattr(checked, name))
         uow.commit()
@@ -250,7 +301,7 @@ def _check_stages_still_run(uow: UnitOfWork, suite: domain.Suite, checked: domai
 
 
 def add_downtime(
-    uow: UnitOfWork, suite_name: str, start: datetime, end: datetime, reason: str
+    uow: UnitOfWork, suite_name: str, start: datetime, end: datetime, reason: str, *, actor: str = audit.SYSTEM
 ) -> domain.DowntimeWindow:
     """Add a planned downtime window to a suite; windows of one suite may not overlap."""
     with uow:
@@ -262,11 +313,20 @@ def add_downtime(
         except DomainError as error:
             # The clash is with another window: show it beside the new window's start.
             raise DomainError(error.message, field="start" if error.field == "downtime" else error.field) from None
+        _audit_created(uow, actor, "downtime", _downtime_id(suite, window), _downtime_values(window))
         uow.commit()
         return window
 
 
-def remove_downtime(uow: UnitOfWork, suite_name: str, start: datetime) -> None:
+def _downtime_id(suite: domain.Suite, window: domain.DowntimeWindow) -> str:
+    return f"{suite.name} from {window.start.astimezone(UTC).isoformat()}"
+
+
+def _downtime_values(window: domain.DowntimeWindow) -> dict[str, Any]:
+    return {"start": window.start, "end": window.end, "reason": window.reason}
+
+
+def remove_downtime(uow: UnitOfWork, suite_name: str, start: datetime, *, actor: str = audit.SYSTEM) -> None:
     """Remove the suite's downtime window that starts at ``start``."""
     with uow:
         _require_staff(uow, "edit the network")
@@ -277,6 +337,14 @@ def remove_downtime(uow: UnitOfWork, suite_name: str, start: datetime) -> None:
         if window is None:
             raise NotFound("downtime window", f"{suite_name} from {start.isoformat()}")
         suite.downtime.remove(window)
+        audit.record(
+            uow,
+            actor=actor,
+            action=AuditAction.DELETE,
+            record_type="downtime",
+            record_id=_downtime_id(suite, window),
+            old=_downtime_values(window),
+        )
         uow.commit()
 
 
@@ -301,18 +369,19 @@ class ProgramDraft:
     process: str
 
 
-def add_sponsor(uow: UnitOfWork, draft: SponsorDraft) -> domain.Sponsor:
+def add_sponsor(uow: UnitOfWork, draft: SponsorDraft, *, actor: str = audit.SYSTEM) -> domain.Sponsor:
     with uow:
         _require_staff(uow, "edit sponsors")
         sponsor = domain.Sponsor(name=draft.name, size=_choice(domain.SponsorSize, draft.size, "size"))
         if uow.sponsors.get(sponsor.name) is not None:
             raise Conflict(f"a sponsor named {sponsor.name!r} already exists")
         uow.sponsors.add(sponsor)
+        _audit_created(uow, actor, "sponsor", sponsor.name, {"size": sponsor.size})
         uow.commit()
         return sponsor
 
 
-def add_program(uow: UnitOfWork, draft: ProgramDraft) -> domain.Program:
+def add_program(uow: UnitOfWork, draft: ProgramDraft, *, actor: str = audit.SYSTEM) -> domain.Program:
     with uow:
         _require_staff(uow, "edit sponsors")
         sponsor = _named(draft.sponsor, uow.sponsors.get)
@@ -335,6 +404,8 @@ def add_program(uow: UnitOfWork, draft: ProgramDraft) -> domain.Program:
         if any(existing.sponsor is sponsor for existing in uow.programs.named(program.name)):
             raise Conflict(f"{sponsor.name} already has a program named {program.name!r}")
         uow.programs.add(program)
+        values = audit.snapshot(program, ("modality", "phase", "product_family", "process"))
+        _audit_created(uow, actor, "program", f"{sponsor.name}/{program.name}", values)
         uow.commit()
         return program
 
@@ -377,7 +448,7 @@ class OrderChanges:
 NOT_STARTED = frozenset({domain.BatchStatus.PLANNED, domain.BatchStatus.SCHEDULED})
 
 
-def create_order(uow: UnitOfWork, draft: OrderDraft) -> domain.Order:
+def create_order(uow: UnitOfWork, draft: OrderDraft, *, actor: str = audit.SYSTEM) -> domain.Order:
     """Store a new order with its ``batch_count`` planned batches, numbered ``<order number>-001`` onwards."""
     with uow:
         _require_staff(uow, "edit orders")
@@ -404,11 +475,13 @@ def create_order(uow: UnitOfWork, draft: OrderDraft) -> domain.Order:
         for lot in _new_lots(uow, order, order.batch_count):
             order.add_batch(lot)
         uow.orders.add(order)
+        values = audit.snapshot(order, ORDER_FIELDS)
+        _audit_created(uow, actor, "order", order.number, {**values, "batches": [b.lot_number for b in order.batches]})
         uow.commit()
         return order
 
 
-def update_order(uow: UnitOfWork, number: str, changes: OrderChanges) -> domain.Order:
+def update_order(uow: UnitOfWork, number: str, changes: OrderChanges, *, actor: str = audit.SYSTEM) -> domain.Order:
     with uow:
         _require_staff(uow, "edit orders")
         order = _named(number, uow.orders.get)
@@ -435,6 +508,14 @@ def update_order(uow: UnitOfWork, number: str, changes: OrderChanges) -> domain.
                 "price_per_batch": order.price_per_batch,
                 **changed,
             },
+        )
+        audit.record_changes(
+            uow,
+            actor=actor,
+            record_type="order",
+            record_id=order.number,
+            before=audit.snapshot(order, ORDER_FIELDS),
+            after=audit.snapshot(checked, ORDER_FIELDS),
         )
         if checked.batch_count != order.batch_count:
             _change_batch_count(uow, order, checked.batch_count, started)

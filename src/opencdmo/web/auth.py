@@ -102,7 +102,7 @@ def login(
 def logout(request: Request, viewer: FormViewer) -> Response:
     token = session_token(request)
     if token is not None:
-        accounts.revoke_token(viewer.application.unit_of_work(), token)
+        accounts.revoke_token(viewer.application.unit_of_work(), token, actor=viewer.identity.username)
     response = RedirectResponse("/login", status_code=303)
     clear_cookie(request, response, SESSION_COOKIE)
     return response

@@ -106,7 +106,7 @@ def add_site(request: Request, viewer: NetworkEditor, values: FormValues) -> Res
         values,
         SITE_FIELDS,
         _site_draft,
-        lambda draft: editing.add_site(viewer.unit_of_work(), draft),
+        lambda draft: editing.add_site(viewer.unit_of_work(), draft, actor=viewer.identity.username),
         conflict_field="name",
     )
     if isinstance(outcome, FormState):
@@ -134,7 +134,7 @@ def add_suite(request: Request, site: str, viewer: NetworkEditor, values: FormVa
         values,
         SUITE_FIELDS,
         _suite_draft,
-        lambda draft: editing.add_suite(viewer.unit_of_work(), site, draft),
+        lambda draft: editing.add_suite(viewer.unit_of_work(), site, draft, actor=viewer.identity.username),
         conflict_field="name",
     )
     if isinstance(outcome, FormState):
@@ -204,7 +204,7 @@ def update_suite(request: Request, suite: str, viewer: NetworkEditor, values: Fo
         values,
         SUITE_CHANGE_FIELDS,
         _suite_changes,
-        lambda changes: editing.update_suite(viewer.unit_of_work(), suite, changes),
+        lambda changes: editing.update_suite(viewer.unit_of_work(), suite, changes, actor=viewer.identity.username),
     )
     if isinstance(outcome, FormState):
         return suite_page(request, viewer, suite, edit_form=outcome, status=outcome.status)
@@ -221,7 +221,7 @@ def add_downtime(request: Request, suite: str, viewer: NetworkEditor, values: Fo
         values,
         DOWNTIME_FIELDS,
         _window,
-        lambda window: editing.add_downtime(viewer.unit_of_work(), suite, *window),
+        lambda window: editing.add_downtime(viewer.unit_of_work(), suite, *window, actor=viewer.identity.username),
     )
     if isinstance(outcome, FormState):
         return suite_page(request, viewer, suite, downtime_form=outcome, status=outcome.status)
@@ -237,7 +237,7 @@ def remove_downtime(request: Request, suite: str, viewer: NetworkEditor, values:
         problem = "; ".join(f"{name}: {message}" for name, message in read.errors.items())
         return suite_page(request, viewer, suite, removal_problem=problem, status=422)
     try:
-        editing.remove_downtime(viewer.unit_of_work(), suite, start)
+        editing.remove_downtime(viewer.unit_of_work(), suite, start, actor=viewer.identity.username)
     except NotFound as missing:
         if missing.kind != "downtime window":
             raise  # the suite itself: the error page

@@ -167,7 +167,7 @@ def create_order(request: Request, viewer: OrderEditor, values: FormValues) -> R
         values,
         ORDER_FIELDS,
         _order_draft,
-        lambda draft: editing.create_order(viewer.unit_of_work(), draft),
+        lambda draft: editing.create_order(viewer.unit_of_work(), draft, actor=viewer.identity.username),
         conflict_field="number",
     )
     if isinstance(outcome, FormState):
@@ -237,7 +237,7 @@ def update_order(request: Request, number: str, viewer: OrderEditor, values: For
         values,
         CHANGE_FIELDS,
         _order_changes,
-        lambda changes: editing.update_order(viewer.unit_of_work(), number, changes),
+        lambda changes: editing.update_order(viewer.unit_of_work(), number, changes, actor=viewer.identity.username),
     )
     if isinstance(outcome, FormState):
         return order_page(request, viewer, number, outcome)

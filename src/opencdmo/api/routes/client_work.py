@@ -48,7 +48,9 @@ def list_sponsors(caller: SponsorViewer) -> list[SponsorPublic]:
 
 @router.post("/sponsors", status_code=status.HTTP_201_CREATED, responses=CREATED)
 def add_sponsor(body: SponsorCreate, caller: SponsorEditor, response: Response) -> SponsorPublic:
-    sponsor = editing.add_sponsor(caller.unit_of_work(), editing.SponsorDraft(**body.model_dump()))
+    sponsor = editing.add_sponsor(
+        caller.unit_of_work(), editing.SponsorDraft(**body.model_dump()), actor=caller.identity.username
+    )
     response.headers["Location"] = location("sponsors", sponsor.name)
     return SponsorPublic.from_domain(sponsor)
 
@@ -65,7 +67,9 @@ def list_programs(caller: OrderViewer) -> list[ProgramPublic]:
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, responses=CREATED)
 def add_program(body: ProgramCreate, caller: SponsorEditor, response: Response) -> ProgramPublic:
-    program = editing.add_program(caller.unit_of_work(), editing.ProgramDraft(**body.model_dump()))
+    program = editing.add_program(
+        caller.unit_of_work(), editing.ProgramDraft(**body.model_dump()), actor=caller.identity.username
+    )
     response.headers["Location"] = f"{location('programs', program.name)}?sponsor={quote(program.sponsor.name)}"
     return ProgramPublic.from_domain(program)
 
@@ -100,7 +104,9 @@ def list_orders(
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, responses=CREATED)
 def create_order(body: OrderCreate, caller: OrderEditor, response: Response) -> OrderPublic:
-    order = editing.create_order(caller.unit_of_work(), editing.OrderDraft(**body.model_dump()))
+    order = editing.create_order(
+        caller.unit_of_work(), editing.OrderDraft(**body.model_dump()), actor=caller.identity.username
+    )
     response.headers["Location"] = location("orders", order.number)
     return OrderPublic.from_domain(order)
 
@@ -112,7 +118,9 @@ def get_order(number: OrderNumber, caller: OrderViewer) -> OrderPublic:
 
 @router.patch("/orders/{number}", responses=error_responses(404, 422))
 def update_order(number: OrderNumber, body: OrderUpdate, caller: OrderEditor) -> OrderPublic:
-    order = editing.update_order(caller.unit_of_work(), number, editing.OrderChanges(**body.given()))
+    order = editing.update_order(
+        caller.unit_of_work(), number, editing.OrderChanges(**body.given()), actor=caller.identity.username
+    )
     return OrderPublic.from_domain(order)
 
 

@@ -44,7 +44,9 @@ def list_sites(caller: NetworkViewer) -> list[SitePublic]:
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED, responses=CREATED)
 def add_site(body: SiteCreate, caller: NetworkEditor, response: Response) -> SitePublic:
-    site = editing.add_site(caller.unit_of_work(), editing.SiteDraft(**body.model_dump()))
+    site = editing.add_site(
+        caller.unit_of_work(), editing.SiteDraft(**body.model_dump()), actor=caller.identity.username
+    )
     response.headers["Location"] = location("sites", site.name)
     return SitePublic.from_domain(site)
 
@@ -56,7 +58,9 @@ def get_site(name: SiteName, caller: NetworkViewer) -> SitePublic:
 
 @router.patch("/sites/{name}", responses=CHANGED)
 def update_site(name: SiteName, body: SiteUpdate, caller: NetworkEditor) -> SitePublic:
-    site = editing.update_site(caller.unit_of_work(), name, editing.SiteChanges(**body.given()))
+    site = editing.update_site(
+        caller.unit_of_work(), name, editing.SiteChanges(**body.given()), actor=caller.identity.username
+    )
     return SitePublic.from_domain(site)
 
 
@@ -70,7 +74,9 @@ def list_suites(
 
 @router.post("/sites/{site}/suites", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 422))
 def add_suite(site: SiteName, body: SuiteCreate, caller: NetworkEditor, response: Response) -> SuiteInSitePublic:
-    suite = editing.add_suite(caller.unit_of_work(), site, editing.SuiteDraft(**body.model_dump()))
+    suite = editing.add_suite(
+        caller.unit_of_work(), site, editing.SuiteDraft(**body.model_dump()), actor=caller.identity.username
+    )
     response.headers["Location"] = location("suites", suite.name)
     return SuiteInSitePublic.of(site, suite)
 
@@ -83,13 +89,17 @@ def get_suite(name: SuiteName, caller: NetworkViewer) -> SuiteInSitePublic:
 
 @router.patch("/suites/{name}", responses=CHANGED)
 def update_suite(name: SuiteName, body: SuiteUpdate, caller: NetworkEditor) -> SuitePublic:
-    suite = editing.update_suite(caller.unit_of_work(), name, editing.SuiteChanges(**body.given()))
+    suite = editing.update_suite(
+        caller.unit_of_work(), name, editing.SuiteChanges(**body.given()), actor=caller.identity.username
+    )
     return SuitePublic.from_domain(suite)
 
 
 @router.post("/suites/{name}/downtime", status_code=status.HTTP_201_CREATED, responses=CHANGED)
 def add_downtime(name: SuiteName, body: DowntimeCreate, caller: NetworkEditor) -> DowntimePublic:
-    window = editing.add_downtime(caller.unit_of_work(), name, body.start, body.end, body.reason)
+    window = editing.add_downtime(
+        caller.unit_of_work(), name, body.start, body.end, body.reason, actor=caller.identity.username
+    )
     return DowntimePublic.from_domain(window)
 
 
@@ -99,7 +109,7 @@ def remove_downtime(
     start: Annotated[datetime, Path(description="The window's start, e.g. 2027-08-02T06:00:00Z"), Moment],
     caller: NetworkEditor,
 ) -> None:
-    editing.remove_downtime(caller.unit_of_work(), name, start)
+    editing.remove_downtime(caller.unit_of_work(), name, start, actor=caller.identity.username)
 
 
 @router.get("/processes")
