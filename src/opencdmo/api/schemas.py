@@ -294,16 +294,11 @@ class SuiteLoadPublic(Public):
     cleaning_hours: float
     changeovers: int
 
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
     @classmethod
     def from_line(cls, line: planning.SuiteLine) -> SuiteLoadPublic:
-        return cls(
-            suite=line.suite,
-            site=line.site,
-            utilization=line.utilization,
-            busy_hours=line.busy_hours,
-            cleaning_hours=line.cleaning_hours,
-            changeovers=line.changeovers,
-        )
+        return cls.model_validate(line)  # the same fields as the service's SuiteLine
 
 
 class VersionDetailPublic(VersionPublic):

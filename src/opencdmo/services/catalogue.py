@@ -6,12 +6,25 @@ of another sponsor raises :class:`NotFound` exactly as a missing one does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from opencdmo import domain
 from opencdmo.errors import InputError, NotFound
 from opencdmo.services._names import can_name_a_record
 from opencdmo.services.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+def _named(uow: UnitOfWork, kind: str, name: str, lookup: Callable[[], T | None]) -> T:
+    """The record ``lookup()`` finds in ``uow``, or NotFound; a name no record can have is not even looked up."""
+    with uow:
+        found = lookup() if can_name_a_record(name) else None
+    if found is None:
+        raise NotFound(kind, name)
+    return found
 
 
 def list_sites(uow: UnitOfWork) -> list[domain.Site]:
@@ -35,27 +48,15 @@ def list_orders(uow: UnitOfWork) -> list[domain.Order]:
 
 
 def get_order(uow: UnitOfWork, number: str) -> domain.Order:
-    with uow:
-        found = uow.orders.get(number) if can_name_a_record(number) else None
-    if found is None:
-        raise NotFound("order", number)
-    return found
+    return _named(uow, "order", number, lambda: uow.orders.get(number))
 
 
 def get_batch(uow: UnitOfWork, lot_number: str) -> domain.Batch:
-    with uow:
-        found = uow.batches.get(lot_number) if can_name_a_record(lot_number) else None
-    if found is None:
-        raise NotFound("batch", lot_number)
-    return found
+    return _named(uow, "batch", lot_number, lambda: uow.batches.get(lot_number))
 
 
 def get_site(uow: UnitOfWork, name: str) -> domain.Site:
-    with uow:
-        found = uow.sites.get(name) if can_name_a_record(name) else None
-    if found is None:
-        raise NotFound("site", name)
-    return found
+    return _named(uow, "site", name, lambda: uow.sites.get(name))
 
 
 def list_suites(uow: UnitOfWork, site: str | None = None) -> list[tuple[domain.Site, domain.Suite]]:
@@ -82,19 +83,11 @@ def list_processes(uow: UnitOfWork) -> list[domain.ProcessTemplate]:
 
 
 def get_process(uow: UnitOfWork, name: str) -> domain.ProcessTemplate:
-    with uow:
-        found = uow.processes.get(name) if can_name_a_record(name) else None
-    if found is None:
-        raise NotFound("process", name)
-    return found
+    return _named(uow, "process", name, lambda: uow.processes.get(name))
 
 
 def get_sponsor(uow: UnitOfWork, name: str) -> domain.Sponsor:
-    with uow:
-        found = uow.sponsors.get(name) if can_name_a_record(name) else None
-    if found is None:
-        raise NotFound("sponsor", name)
-    return found
+    return _named(uow, "sponsor", name, lambda: uow.sponsors.get(name))
 
 
 def get_program(uow: UnitOfWork, name: str, sponsor: str | None = None) -> domain.Program:
