@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from opencdmo import domain
-from opencdmo.domain.audit import GENESIS, AuditEvent
+from opencdmo.domain.audit import GENESIS, AuditEvent, verify_chain
 from opencdmo.errors import Conflict
 from opencdmo.services.unit_of_work import UnitOfWork, commits
 
@@ -202,6 +202,12 @@ class FakeAuditTrail:
     def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]:
         return iter([event for event in self.items if event.sequence > after])
 
+    def chain_intact(self, *, batch_size: int = 10_000) -> bool:
+        return verify_chain(self.items).intact
+
+    def of_batch(self, lot_number: str) -> list[AuditEvent]:
+        return [e for e in self.items if e.record_id == lot_number or e.record_id.startswith(f"{lot_number}/")]
+
     def search(
         self,
         *,
@@ -211,16 +217,25 @@ class FakeAuditTrail:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 1000,
+        record_tree: bool = False,
+        newest_first: bool = False,
+        before: int | None = None,
     ) -> list[AuditEvent]:
-        return [
+        found = [
             event
             for event in self.items
             if (record_type is None or event.record_type == record_type)
-            and (record_id is None or event.record_id == record_id)
+            and (
+                record_id is None
+                or event.record_id == record_id
+                or (record_tree and event.record_id.startswith(f"{record_id}/"))
+            )
             and (username is None or event.username == username)
             and (since is None or event.occurred_at >= since)
             and (until is None or event.occurred_at < until)
-        ][:limit]
+            and (before is None or event.sequence < before)
+        ]
+        return (found[::-1] if newest_first else found)[:limit]
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -297,26 +312,54 @@ class FakeTokens:
         return [token for token in self.items if token.user is user]
 
 
+class FakeSignatures:
+    def __init__(self) -> None:
+        self.items: list[domain.Signature] = []
+
+    def add(self, signature: domain.Signature, /) -> None:
+        self.items.append(signature)
+
+    def of(self, record_type: str, record_id: str) -> list[domain.Signature]:
+        found = [item for item in self.items if (item.record_type, item.record_id) == (record_type, record_id)]
+        return sorted(found, key=lambda item: item.signed_at)
+
+    def of_many(self, record_type: str, record_ids: Iterable[str]) -> dict[str, list[domain.Signature]]:
+        result: dict[str, list[domain.Signature]] = {}
+        for record_id in set(record_ids):
+            found = self.of(record_type, record_id)
+            if found:
+                result[record_id] = found
+        return result
+
+
 class FakeAccountsUnitOfWork(FakeUnitOfWork):
-    """The fake unit of work with users and tokens. A rollback forgets users and tokens added since the last
-    commit; changes to loaded objects are not undone (services commit before raising when they must keep one)."""
+    """The fake unit of work with users, tokens and signatures. A rollback forgets users, tokens and signatures
+    added since the last commit; changes to loaded objects are not undone (services commit before raising when
+    they must keep one)."""
+
+    users: FakeUsers
+    tokens: FakeTokens
+    signatures: FakeSignatures
+    audit: FakeAuditTrail
 
     def __init__(self) -> None:
         super().__init__()
         self.users = FakeUsers()
         self.tokens = FakeTokens()
+        self.signatures = FakeSignatures()
         self.store = FakeAccountsStore(self)
-        self._accounts: tuple[list[domain.User], list[domain.ApiToken]] = ([], [])
+        self._accounts: tuple[list[domain.User], list[domain.ApiToken], list[domain.Signature]] = ([], [], [])
 
     def commit(self) -> None:
         super().commit()
-        self._accounts = (list(self.users.items), list(self.tokens.items))
+        self._accounts = (list(self.users.items), list(self.tokens.items), list(self.signatures.items))
 
     def rollback(self) -> None:
         super().rollback()
-        users, tokens = self._accounts
+        users, tokens, signatures = self._accounts
         self.users.items[:] = users
         self.tokens.items[:] = tokens
+        self.signatures.items[:] = signatures
 
 
 class FakeAccountsStore(FakeStore):
@@ -335,3 +378,42 @@ class FakeAccountsStore(FakeStore):
         if names:
             raise Conflict(f"cannot replace the network while sponsor users exist ({', '.join(names)})")
         super().clear(keep_sponsors=keep_sponsors)
+
+
+class FakeTraining:
+    def __init__(self) -> None:
+        self.items: list[domain.TrainingRecord] = []
+
+    def add(self, record: domain.TrainingRecord, /) -> None:
+        self.items.append(record)
+
+    def _sorted(self, records: Iterable[domain.TrainingRecord]) -> list[domain.TrainingRecord]:
+        return sorted(records, key=lambda r: (r.user.username, r.procedure, r.valid_until, r.trained_on))
+
+    def of_user(self, username: str) -> list[domain.TrainingRecord]:
+        return self._sorted(record for record in self.items if record.user.username == username)
+
+    def of(self, username: str, procedure: str) -> list[domain.TrainingRecord]:
+        return [record for record in self.of_user(username) if record.procedure == procedure]
+
+    def list(self) -> list[domain.TrainingRecord]:
+        return self._sorted(self.items)
+
+
+class FakeTrainingUnitOfWork(FakeAccountsUnitOfWork):
+    """The accounts fake with training records; a rollback forgets records added since the last commit."""
+
+    training: FakeTraining
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.training = FakeTraining()
+        self._training: list[domain.TrainingRecord] = []
+
+    def commit(self) -> None:
+        super().commit()
+        self._training = list(self.training.items)
+
+    def rollback(self) -> None:
+        super().rollback()
+        self.training.items[:] = self._training

@@ -11,6 +11,7 @@ entrypoint maps them once (the CLI to a message and an exit code).
     │   └── InvalidTransition   a batch was asked to move to a status it cannot reach from its current one
     ├── NotFound                a named record does not exist (or is not visible to the caller)
     ├── Conflict                the request clashes with what is stored (duplicate key, non-empty database)
+    │   └── WriteRace           another writer committed first (SQLite); the whole use case may run again
     ├── Unauthorized            the caller is not authenticated (no, wrong, expired or revoked credentials)
     ├── Forbidden               the caller's role or scope does not allow the action
     ├── InputError              input at a boundary is malformed or inconsistent
@@ -67,6 +68,14 @@ class NotFound(OpenCDMOError):
 
 class Conflict(OpenCDMOError):
     """The request clashes with stored data, for example a duplicate name or an import into a full database."""
+
+
+class WriteRace(Conflict):
+    """Another writer committed first on a database that takes one writer at a time (SQLite): nothing of this
+    change was stored, and running the whole use case again is safe (see ``services.unit_of_work.retry_on_race``)."""
+
+    def __init__(self) -> None:
+        super().__init__("another change was being written at the same moment and nothing was stored: try again")
 
 
 class Unauthorized(OpenCDMOError):

@@ -39,6 +39,15 @@ def _enforce_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    """Readers and the one writer no longer block each other, and a commit costs one sync of the log instead of
+    several of a rollback journal; ``synchronous`` stays FULL, so a committed transaction survives a power cut."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
 def make_engine(database_url: str, **options: Any) -> Engine:
     """An engine for the URL. Creates the folder of an SQLite file; never connects by itself."""
     url = parse_url(database_url)
@@ -47,6 +56,8 @@ def make_engine(database_url: str, **options: Any) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _enforce_sqlite_foreign_keys)
+        if url.database and url.database != ":memory:":
+            event.listen(engine, "connect", _write_ahead_log)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 

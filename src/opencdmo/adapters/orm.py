@@ -6,6 +6,7 @@ sponsor-owned table carries ``sponsor_id`` so repositories can filter every quer
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -363,6 +364,8 @@ def start_mappers() -> None:
     )
     start_schedule_mappers()
     start_account_mappers()
+    start_training_mappers()
+    start_gmp_mappers()
 
 
 # Schedule versions (issue 4). Appended after the network tables; mapped by start_schedule_mappers().
@@ -489,6 +492,9 @@ users = Table(
     Column("active", Boolean, nullable=False),
     Column("failed_logins", Integer, nullable=False),
     Column("locked_until", UTCDateTime, nullable=True),
+    Column("full_name", String(120), nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=True),
 )
 
 api_tokens = Table(
@@ -500,11 +506,31 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    Column("last_signed_at", UTCDateTime, nullable=True),
+)
+
+# Electronic signatures (issue 6, P11-13..P11-15). Append-only: the migration adds database triggers refusing
+# UPDATE and DELETE (and TRUNCATE on PostgreSQL). Not sponsor-owned rows: a signature is read only for a record
+# the caller has already found in their scope.
+
+signatures = Table(
+    "signatures",
+    metadata,
+    _id(),
+    Column("record_type", String(60), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("username", String(60), nullable=False),
+    Column("printed_name", String(120), nullable=False),
+    Column("meaning", EnumText(domain.Meaning), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("comment", Text, nullable=True),
+    Index("ix_signatures_record", "record_type", "record_id"),
 )
 
 
 def start_account_mappers() -> None:
-    """Map users and API tokens (called by :func:`start_mappers`)."""
+    """Map users, API tokens and signatures (called by :func:`start_mappers`)."""
     mapper_registry.map_imperatively(
         domain.User,
         users,
@@ -514,6 +540,33 @@ def start_account_mappers() -> None:
         domain.ApiToken,
         api_tokens,
         properties={"user": _many_to_one(domain.User, api_tokens.c.user_id)},
+    )
+    mapper_registry.map_imperatively(domain.Signature, signatures)
+
+
+# Training records (P11-09). Records are added, never changed: the migration adds database triggers refusing
+# UPDATE and DELETE. Not sponsor-owned: only CDMO staff are trained on procedures.
+
+training_records = Table(
+    "training_records",
+    metadata,
+    _id(),
+    _fk("user_id", "users.id"),
+    Column("procedure", String(60), nullable=False),
+    Column("trained_on", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("recorded_by", String(80), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_training_records_user_procedure", "user_id", "procedure"),
+)
+
+
+def start_training_mappers() -> None:
+    """Map training records (called by :func:`start_mappers`, after the users)."""
+    mapper_registry.map_imperatively(
+        domain.TrainingRecord,
+        training_records,
+        properties={"user": _many_to_one(domain.User, training_records.c.user_id)},
     )
 
 
@@ -537,3 +590,237 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_events_record", "record_type", "record_id"),
 )
+
+
+# GMP records (issue 6): master and executed batch records, deviations with CAPA, QC. Mapped by
+# start_gmp_mappers(). Step definitions and release tests are documents that change only as a whole (a draft's
+# steps are rewritten; an approved version never changes), so they are stored as JSON text, like labels.
+
+
+class MasterSteps(TypeDecorator[list[Any]]):
+    """A master record's steps as a JSON list (each step with its parameters)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps([step.as_dict() for step in value], ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> list[Any] | None:
+        if value is None:
+            return None
+        return list(_decoded_steps(value))
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded_steps(text: str) -> tuple[domain.MasterStep, ...]:
+    """Steps read from their JSON, memoised by the text: a batch record's every write loads its master, whose
+    steps (frozen dataclasses) are checked once rather than on each load."""
+    return tuple(domain.MasterStep.from_dict(item) for item in json.loads(text))
+
+
+class QcTests(TypeDecorator[list[Any]]):
+    """A release specification's tests as a JSON list."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps([test.as_dict() for test in value], ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> list[Any] | None:
+        if value is None:
+            return None
+        return [domain.QcTest.from_dict(item) for item in json.loads(value)]
+
+
+master_batch_records = Table(
+    "master_batch_records",
+    metadata,
+    _id(),
+    _fk("process_id", "process_templates.id"),
+    Column("version", Integer, nullable=False),
+    Column("procedure", String(60), nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("steps", MasterSteps, nullable=False),
+    Column("status", EnumText(domain.MasterRecordStatus), nullable=False),
+    Column("created_by", String(60), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=True),
+    UniqueConstraint("process_id", "version"),
+)
+
+batch_records = Table(
+    "batch_records",
+    metadata,
+    _id(),
+    Column("batch_id", Integer, ForeignKey("batches.id"), nullable=False, unique=True),
+    _fk("master_id", "master_batch_records.id"),
+    Column("started_by", String(60), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("status", EnumText(domain.BatchRecordStatus), nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+)
+
+step_entries = Table(
+    "step_entries",
+    metadata,
+    _id(),
+    _fk("batch_record_id", "batch_records.id"),
+    Column("step", Integer, nullable=False),
+    Column("parameter", String(60), nullable=False),
+    Column("value", String(500), nullable=False),
+    Column("recorded_by", String(60), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("in_spec", Boolean, nullable=True),
+    _fk("corrects_id", "step_entries.id", nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("superseded", Boolean, nullable=False),
+    Column("verified_by", String(60), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=True),
+)
+
+deviations = Table(
+    "deviations",
+    metadata,
+    _id(),
+    Column("number", String(20), nullable=False, unique=True),
+    _fk("batch_id", "batches.id", nullable=True),
+    Column("severity", EnumText(domain.Severity), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("source", String(200), nullable=True),
+    Column("opened_by", String(60), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("investigation", Text, nullable=True),
+    Column("root_cause", Text, nullable=True),
+    Column("status", EnumText(domain.DeviationStatus), nullable=False, index=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+capa_actions = Table(
+    "capa_actions",
+    metadata,
+    _id(),
+    _fk("deviation_id", "deviations.id"),
+    Column("description", Text, nullable=False),
+    Column("owner", String(60), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("status", EnumText(domain.CapaStatus), nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),
+    Column("effectiveness", Text, nullable=True),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    _id(),
+    Column("code", String(60), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("calibrated_on", Date, nullable=False),
+    Column("calibration_due", Date, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+qc_specifications = Table(
+    "qc_specifications",
+    metadata,
+    _id(),
+    Column("process_id", Integer, ForeignKey("process_templates.id"), nullable=False, unique=True),
+    Column("tests", QcTests, nullable=False),
+)
+
+qc_results = Table(
+    "qc_results",
+    metadata,
+    _id(),
+    _fk("batch_id", "batches.id"),
+    Column("test", String(80), nullable=False),
+    Column("method", String(60), nullable=False),
+    Column("unit", String(20), nullable=True),
+    Column("low", Float, nullable=True),
+    Column("high", Float, nullable=True),
+    Column("value", Float, nullable=False),
+    _fk("instrument_id", "instruments.id"),
+    Column("analyst", String(60), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("verified_by", String(60), nullable=True),
+    Column("verified_at", UTCDateTime, nullable=True),
+    Column("voided_reason", Text, nullable=True),
+    Column("voided_by", String(60), nullable=True),
+)
+
+GMP_TABLES: tuple[Table, ...] = (
+    master_batch_records,
+    batch_records,
+    step_entries,
+    deviations,
+    capa_actions,
+    instruments,
+    qc_specifications,
+    qc_results,
+)
+
+
+def start_gmp_mappers() -> None:
+    """Map the GMP records (called by :func:`start_mappers`)."""
+    mapper_registry.map_imperatively(
+        domain.MasterBatchRecord,
+        master_batch_records,
+        properties={"process": _many_to_one(domain.ProcessTemplate, master_batch_records.c.process_id)},
+    )
+    mapper_registry.map_imperatively(
+        domain.StepEntry,
+        step_entries,
+        properties={
+            "corrects": relationship(
+                domain.StepEntry,
+                foreign_keys=[step_entries.c.corrects_id],
+                remote_side=[step_entries.c.id],
+                lazy="select",
+            )
+        },
+    )
+    mapper_registry.map_imperatively(
+        domain.BatchRecord,
+        batch_records,
+        properties={
+            "batch": _many_to_one(domain.Batch, batch_records.c.batch_id),
+            "master": _many_to_one(domain.MasterBatchRecord, batch_records.c.master_id),
+            "entries": relationship(
+                domain.StepEntry,
+                foreign_keys=[step_entries.c.batch_record_id],
+                order_by=step_entries.c.id,
+                cascade="all",
+            ),
+        },
+    )
+    mapper_registry.map_imperatively(domain.CapaAction, capa_actions)
+    mapper_registry.map_imperatively(
+        domain.Deviation,
+        deviations,
+        properties={
+            "batch": relationship(domain.Batch, foreign_keys=[deviations.c.batch_id], lazy="joined"),
+            "capa": relationship(domain.CapaAction, order_by=capa_actions.c.id, cascade="all"),
+        },
+    )
+    mapper_registry.map_imperatively(domain.Instrument, instruments)
+    mapper_registry.map_imperatively(
+        domain.QcSpecification,
+        qc_specifications,
+        properties={"process": _many_to_one(domain.ProcessTemplate, qc_specifications.c.process_id)},
+    )
+    mapper_registry.map_imperatively(
+        domain.QcResult,
+        qc_results,
+        properties={
+            "batch": _many_to_one(domain.Batch, qc_results.c.batch_id),
+            "instrument": _many_to_one(domain.Instrument, qc_results.c.instrument_id),
+        },
+    )

@@ -8,17 +8,17 @@ sponsor's rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, insert, select, text
+from sqlalchemy import Select, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from opencdmo import domain
 from opencdmo.adapters import orm
-from opencdmo.domain.audit import GENESIS, AuditEvent
+from opencdmo.domain.audit import GENESIS, AuditEvent, verify_chain
 from opencdmo.errors import Conflict, Forbidden
 
 
@@ -272,6 +272,12 @@ class ScenarioStore(SqlAlchemyRepository):
         users belong to it is refused (:class:`Conflict`), and nothing is deleted.
         """
         self.scope.require_staff("clear the database")
+        held = [table.name for table in orm.GMP_TABLES if self.session.scalar(select(func.count()).select_from(table))]
+        if held:
+            raise Conflict(
+                f"the database holds GMP records ({', '.join(held)}), which are never deleted: "
+                "import into a new database instead"
+            )
         kept = sorted(set(keep_sponsors))
         _refuse_to_clear_sponsors_with_users(self.session, keep=kept)
         for table in _TABLES_TO_CLEAR:
@@ -471,6 +477,37 @@ def _audit_event(row: Any) -> AuditEvent:
     )
 
 
+class TrainingRepository(SqlAlchemyRepository):
+    """Training records (P11-09): CDMO staff only, since they name staff and their procedures. Added, never changed."""
+
+    def add(self, record: domain.TrainingRecord) -> None:
+        self.scope.require_staff("record training")
+        self.session.add(record)
+
+    def _select(self) -> Select[Any]:
+        self.scope.require_staff("read training records")
+        table = orm.training_records
+        return (
+            select(domain.TrainingRecord)
+            .join(orm.users, orm.users.c.id == table.c.user_id)
+            .order_by(orm.users.c.username, table.c.procedure, table.c.valid_until, table.c.trained_on, table.c.id)
+        )
+
+    def of_user(self, username: str) -> list[domain.TrainingRecord]:
+        """The user's records by procedure, oldest validity first."""
+        return self._all(self._select().where(orm.users.c.username == username))
+
+    def of(self, username: str, procedure: str) -> list[domain.TrainingRecord]:
+        """The user's records on one procedure, oldest validity first."""
+        return self._all(
+            self._select().where(orm.users.c.username == username, orm.training_records.c.procedure == procedure)
+        )
+
+    def list(self) -> list[domain.TrainingRecord]:
+        """Every record, by user and procedure."""
+        return self._all(self._select())
+
+
 class AuditRepository(SqlAlchemyRepository):
     """The append-only audit trail, read and written with Core in the unit of work's transaction.
 
@@ -525,6 +562,46 @@ class AuditRepository(SqlAlchemyRepository):
     def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]:
         """Every event after sequence ``after``, in sequence order, read ``batch_size`` at a time."""
         self.scope.require_staff("read the audit trail")
+        yield from self._stream(after, batch_size)
+
+    def chain_intact(self, *, batch_size: int = 10_000) -> bool:
+        """Whether the whole stored chain verifies. Answers yes or no only, so any caller may ask: a sponsor's
+        export of its batch record says whether the events it shows belong to an intact chain."""
+        return verify_chain(self._stream(0, batch_size)).intact
+
+    def of_batch(self, lot_number: str) -> list[AuditEvent]:
+        """The batch's trail, oldest first: events whose record id is the lot number or starts with it and a
+        '/' (its batch record, entries, deviations, QC results, disposition), less those of another batch whose
+        lot number starts so. Staff, or the batch's own sponsor (whose scope finds no other sponsor's batch)."""
+        table, batches = orm.audit_events, orm.batches
+        if self.scope.sponsor_id is not None:
+            owned = select(batches.c.id).where(
+                batches.c.lot_number == lot_number, batches.c.sponsor_id == self.scope.sponsor_id
+            )
+            if self.session.scalar(owned) is None:
+                raise Forbidden("a sponsor reads the audit trail of its own batches only")
+        prefix = f"{lot_number}/"
+        nested = tuple(
+            f"{lot}/"
+            for lot in self.session.scalars(
+                select(batches.c.lot_number).where(batches.c.lot_number.startswith(prefix, autoescape=True))
+            )
+        )
+        statement = (
+            select(*self._COLUMNS)
+            .where(or_(table.c.record_id == lot_number, table.c.record_id.startswith(prefix, autoescape=True)))
+            .order_by(table.c.sequence)
+        )
+        events = [_audit_event(row) for row in self.session.execute(statement)]
+        if not nested:
+            return events
+        return [
+            event
+            for event in events
+            if not any(f"{event.record_id}/" == lot or event.record_id.startswith(lot) for lot in nested)
+        ]
+
+    def _stream(self, after: int, batch_size: int) -> Iterator[AuditEvent]:
         table = orm.audit_events
         last = after
         while True:
@@ -546,15 +623,27 @@ class AuditRepository(SqlAlchemyRepository):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 1000,
+        record_tree: bool = False,
+        newest_first: bool = False,
+        before: int | None = None,
     ) -> list[AuditEvent]:
-        """Events matching every given filter, oldest first; ``since`` inclusive, ``until`` exclusive."""
+        """Events matching every given filter, oldest first (or newest first); ``since`` inclusive, ``until``
+        exclusive; ``record_tree``: the record ``record_id`` and every record under it (ids ``record_id/...``);
+        ``before``: only events with a lower sequence number (the next page of a newest-first list)."""
         self.scope.require_staff("read the audit trail")
         table = orm.audit_events
-        statement = select(*self._COLUMNS).order_by(table.c.sequence).limit(limit)
+        order = table.c.sequence.desc() if newest_first else table.c.sequence
+        statement = select(*self._COLUMNS).order_by(order).limit(limit)
         if record_type is not None:
             statement = statement.where(table.c.record_type == record_type)
-        if record_id is not None:
+        if record_id is not None and record_tree:
+            statement = statement.where(
+                or_(table.c.record_id == record_id, table.c.record_id.startswith(f"{record_id}/", autoescape=True))
+            )
+        elif record_id is not None:
             statement = statement.where(table.c.record_id == record_id)
+        if before is not None:
+            statement = statement.where(table.c.sequence < before)
         if username is not None:
             statement = statement.where(table.c.username == username)
         if since is not None:
@@ -562,3 +651,240 @@ class AuditRepository(SqlAlchemyRepository):
         if until is not None:
             statement = statement.where(table.c.occurred_at < until)
         return [_audit_event(row) for row in self.session.execute(statement)]
+
+
+# GMP records (issue 6). Batch records, deviations and QC results are sponsor-owned through their batch: a
+# sponsor's scope sees only its own batches' records (the services add when: only once released).
+
+
+def _of_visible_batches(scope: Scope, statement: Select[Any], batch_column: Any) -> Select[Any]:
+    if scope.sponsor_id is None:
+        return statement
+    owned = select(orm.batches.c.id).where(orm.batches.c.sponsor_id == scope.sponsor_id)
+    return statement.where(batch_column.in_(owned))
+
+
+class MasterRecordRepository(SqlAlchemyRepository):
+    def add(self, record: domain.MasterBatchRecord) -> None:
+        self.scope.require_staff("write master batch records")
+        self.session.add(record)
+
+    def _of_process(self, process: str) -> Select[Any]:
+        process_id = select(orm.process_templates.c.id).where(orm.process_templates.c.name == process)
+        return select(domain.MasterBatchRecord).where(
+            orm.master_batch_records.c.process_id == process_id.scalar_subquery()
+        )
+
+    def get(self, process: str, version: int) -> domain.MasterBatchRecord | None:
+        statement = self._of_process(process).where(orm.master_batch_records.c.version == version)
+        found: list[domain.MasterBatchRecord] = self._all(statement)
+        return found[0] if found else None
+
+    def approved(self, process: str) -> domain.MasterBatchRecord | None:
+        """The version of a process's master record that new batches start on."""
+        statement = self._of_process(process).where(
+            orm.master_batch_records.c.status == domain.MasterRecordStatus.APPROVED
+        )
+        found: list[domain.MasterBatchRecord] = self._all(statement)
+        return found[0] if found else None
+
+    def versions(self, process: str) -> list[domain.MasterBatchRecord]:
+        return self._all(self._of_process(process).order_by(orm.master_batch_records.c.version))
+
+    def next_version(self, process: str) -> int:
+        process_id = select(orm.process_templates.c.id).where(orm.process_templates.c.name == process)
+        statement = select(func.max(orm.master_batch_records.c.version)).where(
+            orm.master_batch_records.c.process_id == process_id.scalar_subquery()
+        )
+        return int(self.session.scalar(statement) or 0) + 1
+
+    def list(self) -> list[domain.MasterBatchRecord]:
+        return self._all(
+            select(domain.MasterBatchRecord).order_by(
+                orm.master_batch_records.c.process_id, orm.master_batch_records.c.version
+            )
+        )
+
+
+class BatchRecordRepository(SqlAlchemyRepository):
+    def add(self, record: domain.BatchRecord) -> None:
+        self.scope.require_staff("start batch records")
+        self.session.add(record)
+
+    def get(self, lot_number: str) -> domain.BatchRecord | None:
+        """The executed record of a batch the caller may see, with its entries."""
+        batch_id = select(orm.batches.c.id).where(orm.batches.c.lot_number == lot_number).scalar_subquery()
+        statement = (
+            select(domain.BatchRecord)
+            .where(orm.batch_records.c.batch_id == batch_id)
+            .options(selectinload(orm.attribute(domain.BatchRecord, "entries")))
+        )
+        found: list[domain.BatchRecord] = self._all(
+            _of_visible_batches(self.scope, statement, orm.batch_records.c.batch_id)
+        )
+        return found[0] if found else None
+
+    def to_execute(self, lot_number: str) -> domain.BatchRecord | None:
+        """The record with its entries, batch and master only, for the writes of execution (the shop floor's hot
+        path): the batch's order, program and process load only if touched, so use it inside the unit of work."""
+        self.scope.require_staff("execute batches")
+        batch_id = select(orm.batches.c.id).where(orm.batches.c.lot_number == lot_number).scalar_subquery()
+        batch = orm.attribute(domain.BatchRecord, "batch")
+        master = orm.attribute(domain.BatchRecord, "master")
+        statement = (
+            select(domain.BatchRecord)
+            .where(orm.batch_records.c.batch_id == batch_id)
+            .options(
+                selectinload(orm.attribute(domain.BatchRecord, "entries")),
+                joinedload(batch).lazyload("*"),
+                joinedload(master).lazyload("*"),
+            )
+        )
+        found: list[domain.BatchRecord] = self._all(statement)
+        return found[0] if found else None
+
+    def list(self, *, status: domain.BatchRecordStatus | None = None) -> list[domain.BatchRecord]:
+        statement = select(domain.BatchRecord).order_by(orm.batch_records.c.started_at.desc())
+        if status is not None:
+            statement = statement.where(orm.batch_records.c.status == status)
+        return self._all(_of_visible_batches(self.scope, statement, orm.batch_records.c.batch_id))
+
+
+class DeviationRepository(SqlAlchemyRepository):
+    def add(self, deviation: domain.Deviation) -> None:
+        self.scope.require_staff("open deviations")
+        self.session.add(deviation)
+
+    def _visible(self, statement: Select[Any]) -> Select[Any]:
+        if self.scope.sponsor_id is None:
+            return statement
+        # A deviation without a batch concerns the CDMO's site, never a sponsor.
+        return _of_visible_batches(
+            self.scope, statement.where(orm.deviations.c.batch_id.is_not(None)), orm.deviations.c.batch_id
+        )
+
+    def get(self, number: str) -> domain.Deviation | None:
+        statement = (
+            select(domain.Deviation)
+            .where(orm.deviations.c.number == number)
+            .options(selectinload(orm.attribute(domain.Deviation, "capa")))
+        )
+        found: list[domain.Deviation] = self._all(self._visible(statement))
+        return found[0] if found else None
+
+    def list(
+        self, *, status: domain.DeviationStatus | None = None, lot_number: str | None = None
+    ) -> list[domain.Deviation]:
+        """Newest first; only those in ``status`` or of the batch ``lot_number`` when given."""
+        statement = (
+            select(domain.Deviation)
+            .options(selectinload(orm.attribute(domain.Deviation, "capa")))
+            .order_by(orm.deviations.c.id.desc())
+        )
+        if status is not None:
+            statement = statement.where(orm.deviations.c.status == status)
+        if lot_number is not None:
+            batch_id = select(orm.batches.c.id).where(orm.batches.c.lot_number == lot_number).scalar_subquery()
+            statement = statement.where(orm.deviations.c.batch_id == batch_id)
+        return self._all(self._visible(statement))
+
+    def numbers_starting_with(self, prefix: str) -> int:
+        """How many deviation numbers start with ``prefix`` (numbers are allotted per year: DEV-2026-0001)."""
+        number = orm.deviations.c.number
+        statement = select(func.count()).where(number.startswith(prefix, autoescape=True))
+        return int(self.session.scalar(statement) or 0)
+
+
+class InstrumentRepository(SqlAlchemyRepository):
+    def add(self, instrument: domain.Instrument) -> None:
+        self.scope.require_staff("register instruments")
+        self.session.add(instrument)
+
+    def get(self, code: str) -> domain.Instrument | None:
+        found: list[domain.Instrument] = self._all(select(domain.Instrument).where(orm.instruments.c.code == code))
+        return found[0] if found else None
+
+    def list(self) -> list[domain.Instrument]:
+        return self._all(select(domain.Instrument).order_by(orm.instruments.c.code))
+
+
+class QcRepository(SqlAlchemyRepository):
+    """Release specifications (per process) and test results (per batch)."""
+
+    def add_specification(self, specification: domain.QcSpecification) -> None:
+        self.scope.require_staff("write release specifications")
+        self.session.add(specification)
+
+    def specification(self, process: str) -> domain.QcSpecification | None:
+        process_id = select(orm.process_templates.c.id).where(orm.process_templates.c.name == process)
+        found: list[domain.QcSpecification] = self._all(
+            select(domain.QcSpecification).where(orm.qc_specifications.c.process_id == process_id.scalar_subquery())
+        )
+        return found[0] if found else None
+
+    def specifications(self) -> list[domain.QcSpecification]:
+        return self._all(select(domain.QcSpecification).order_by(orm.qc_specifications.c.id))
+
+    def add_result(self, result: domain.QcResult) -> None:
+        self.scope.require_staff("record QC results")
+        self.session.add(result)
+
+    def result(self, result_id: int) -> domain.QcResult | None:
+        statement = select(domain.QcResult).where(orm.qc_results.c.id == result_id)
+        found: list[domain.QcResult] = self._all(_of_visible_batches(self.scope, statement, orm.qc_results.c.batch_id))
+        return found[0] if found else None
+
+    def results(self, lot_number: str) -> list[domain.QcResult]:
+        """Every result of a batch, voided ones too, in the order recorded."""
+        batch_id = select(orm.batches.c.id).where(orm.batches.c.lot_number == lot_number).scalar_subquery()
+        statement = select(domain.QcResult).where(orm.qc_results.c.batch_id == batch_id).order_by(orm.qc_results.c.id)
+        return self._all(_of_visible_batches(self.scope, statement, orm.qc_results.c.batch_id))
+
+    def results_awaiting_verification(self) -> list[domain.QcResult]:
+        statement = (
+            select(domain.QcResult)
+            .where(orm.qc_results.c.verified_by.is_(None), orm.qc_results.c.voided_reason.is_(None))
+            .order_by(orm.qc_results.c.id)
+        )
+        return self._all(_of_visible_batches(self.scope, statement, orm.qc_results.c.batch_id))
+
+
+# Electronic signatures (P11-13..P11-15): append-only rows, read in signing order.
+SIGNATURE_CHUNK = 500
+"""How many record ids one query of :meth:`SignatureRepository.of_many` asks for (bound parameters are limited)."""
+
+
+class SignatureRepository(SqlAlchemyRepository):
+    """Signatures, never changed or deleted. Only staff sign; reading is not scoped here because a caller asks
+    for the signatures of a record it has already found through a scoped repository."""
+
+    def add(self, signature: domain.Signature) -> None:
+        self.scope.require_staff("sign records")
+        self.session.add(signature)
+
+    def of(self, record_type: str, record_id: str) -> list[domain.Signature]:
+        """The record's signatures, in signing order."""
+        table = orm.signatures
+        statement = (
+            select(domain.Signature)
+            .where(table.c.record_type == record_type, table.c.record_id == record_id)
+            .order_by(table.c.signed_at, table.c.id)
+        )
+        return self._all(statement)
+
+    def of_many(self, record_type: str, record_ids: Iterable[str]) -> dict[str, list[domain.Signature]]:
+        """The signatures of each of the records (of one type), in signing order; a record without any is left out."""
+        table = orm.signatures
+        wanted = sorted(set(record_ids))
+        found: dict[str, list[domain.Signature]] = {}
+        for start in range(0, len(wanted), SIGNATURE_CHUNK):
+            chunk = wanted[start : start + SIGNATURE_CHUNK]
+            statement = (
+                select(domain.Signature)
+                .where(table.c.record_type == record_type, table.c.record_id.in_(chunk))
+                .order_by(table.c.signed_at, table.c.id)
+            )
+            signature: domain.Signature
+            for signature in self._all(statement):
+                found.setdefault(signature.record_id, []).append(signature)
+        return found

@@ -5,13 +5,20 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from opencdmo.adapters import repositories
 from opencdmo.adapters.repositories import Scope
-from opencdmo.errors import Conflict
+from opencdmo.errors import Conflict, WriteRace
 from opencdmo.services.unit_of_work import UnitOfWork, commits
+
+
+def _lost_a_write_race(error: DBAPIError) -> bool:
+    """Whether SQLite refused this transaction because another writer went first: the database was locked, or
+    two writers appended the same audit sequence number (each read the chain's tail before the other wrote)."""
+    text = str(error.orig).lower()
+    return "database is locked" in text or "audit_events.sequence" in text or "pk_audit_events" in text
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
@@ -44,6 +51,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.users = repositories.UserRepository(session, self.scope)
         self.tokens = repositories.TokenRepository(session, self.scope)
         self.audit = repositories.AuditRepository(session, self.scope)
+        self.training = repositories.TrainingRepository(session, self.scope)
+        self.signatures = repositories.SignatureRepository(session, self.scope)
+        self.master_records = repositories.MasterRecordRepository(session, self.scope)
+        self.batch_records = repositories.BatchRecordRepository(session, self.scope)
+        self.deviations = repositories.DeviationRepository(session, self.scope)
+        self.instruments = repositories.InstrumentRepository(session, self.scope)
+        self.qc = repositories.QcRepository(session, self.scope)
         return super().__enter__()
 
     def __exit__(
@@ -57,6 +71,19 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         finally:
             self.session.close()
             self._session = None
+        if isinstance(exc, DBAPIError) and _lost_a_write_race(exc):
+            raise WriteRace from exc
+
+    def reread(self) -> None:
+        try:
+            self.session.flush()
+        except IntegrityError as error:
+            self.session.rollback()
+            raise Conflict(
+                "the change clashes with stored data: a name or number that must be unique is taken"
+            ) from error
+        # Expired, every loaded object is read again from the database on its next access (in this transaction).
+        self.session.expire_all()
 
     def commit(self) -> None:
         self.audit.forget_tail()
@@ -64,6 +91,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self.session.commit()
         except IntegrityError as error:
             self.session.rollback()
+            if _lost_a_write_race(error):
+                raise WriteRace from error
             # The driver's text names tables and values, possibly another sponsor's: keep it out of the
             # message (it stays on the exception's cause for logs).
             raise Conflict(

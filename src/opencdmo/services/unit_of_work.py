@@ -7,15 +7,19 @@ leaving the block without committing rolls everything back, so a failed use case
 from __future__ import annotations
 
 import abc
+import functools
+import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self, TypeVar
+from typing import ParamSpec, Protocol, Self, TypeVar
 
 from opencdmo import domain
 from opencdmo.domain.audit import AuditEvent
+from opencdmo.errors import WriteRace
 
 T = TypeVar("T")
 
@@ -161,6 +165,14 @@ class AuditTrail(Protocol):
 
     def events(self, *, after: int = 0, batch_size: int = 10_000) -> Iterator[AuditEvent]: ...
 
+    def chain_intact(self, *, batch_size: int = 10_000) -> bool:
+        """Whether the whole chain verifies (yes or no only: any caller may ask)."""
+        ...
+
+    def of_batch(self, lot_number: str) -> list[AuditEvent]:
+        """The events on a batch and every record under it (ids ``lot/...``), oldest first; staff or its sponsor."""
+        ...
+
     def search(
         self,
         *,
@@ -170,7 +182,113 @@ class AuditTrail(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 1000,
+        record_tree: bool = False,
+        newest_first: bool = False,
+        before: int | None = None,
     ) -> list[AuditEvent]: ...
+
+
+class MasterRecords(Protocol):
+    """Master batch record versions (CDMO staff data)."""
+
+    def add(self, record: domain.MasterBatchRecord, /) -> None: ...
+
+    def get(self, process: str, version: int) -> domain.MasterBatchRecord | None: ...
+
+    def approved(self, process: str) -> domain.MasterBatchRecord | None:
+        """The approved version new batches of the process start on, if any."""
+        ...
+
+    def versions(self, process: str) -> list[domain.MasterBatchRecord]: ...
+
+    def next_version(self, process: str) -> int: ...
+
+    def list(self) -> list[domain.MasterBatchRecord]: ...
+
+
+class BatchRecords(Protocol):
+    """Executed batch records, sponsor-scoped through their batch."""
+
+    def add(self, record: domain.BatchRecord, /) -> None: ...
+
+    def get(self, lot_number: str) -> domain.BatchRecord | None: ...
+
+    def to_execute(self, lot_number: str) -> domain.BatchRecord | None:
+        """The record with its entries for a write (CDMO staff only); its batch's order and program may load
+        lazily, so it is for use inside the open unit of work."""
+        ...
+
+    def list(self, *, status: domain.BatchRecordStatus | None = None) -> list[domain.BatchRecord]: ...
+
+
+class Deviations(Protocol):
+    """Deviations with their CAPA actions; a sponsor's scope sees only those of its own batches."""
+
+    def add(self, deviation: domain.Deviation, /) -> None: ...
+
+    def get(self, number: str) -> domain.Deviation | None: ...
+
+    def list(
+        self, *, status: domain.DeviationStatus | None = None, lot_number: str | None = None
+    ) -> list[domain.Deviation]: ...
+
+    def numbers_starting_with(self, prefix: str) -> int: ...
+
+
+class Instruments(Protocol):
+    def add(self, instrument: domain.Instrument, /) -> None: ...
+
+    def get(self, code: str) -> domain.Instrument | None: ...
+
+    def list(self) -> list[domain.Instrument]: ...
+
+
+class QcRecords(Protocol):
+    """Release specifications per process and QC results per batch."""
+
+    def add_specification(self, specification: domain.QcSpecification, /) -> None: ...
+
+    def specification(self, process: str) -> domain.QcSpecification | None: ...
+
+    def specifications(self) -> list[domain.QcSpecification]: ...
+
+    def add_result(self, result: domain.QcResult, /) -> None: ...
+
+    def result(self, result_id: int) -> domain.QcResult | None: ...
+
+    def results(self, lot_number: str) -> list[domain.QcResult]: ...
+
+    def results_awaiting_verification(self) -> list[domain.QcResult]: ...
+
+
+class Signatures(Protocol):
+    """Electronic signatures: append-only, read in signing order for a record the caller has already found."""
+
+    def add(self, signature: domain.Signature, /) -> None: ...
+
+    def of(self, record_type: str, record_id: str) -> list[domain.Signature]: ...
+
+    def of_many(self, record_type: str, record_ids: Iterable[str]) -> dict[str, list[domain.Signature]]:
+        """The signatures of each record id (records without any are left out)."""
+        ...
+
+
+class Training(Protocol):
+    """Training records (P11-09), CDMO staff only; added, never changed."""
+
+    def add(self, record: domain.TrainingRecord, /) -> None: ...
+
+    def of_user(self, username: str) -> list[domain.TrainingRecord]:
+        """The user's records by procedure, oldest validity first."""
+        ...
+
+    def of(self, username: str, procedure: str) -> list[domain.TrainingRecord]:
+        """The user's records on one procedure, oldest validity first."""
+        ...
+
+    def list(self) -> list[domain.TrainingRecord]:
+        """Every record, by username and procedure."""
+        ...
 
 
 class CommitCount:
@@ -184,6 +302,34 @@ class CommitCount:
     def bump(self) -> None:
         with self._lock:
             self.count += 1
+
+
+WRITE_ATTEMPTS = 20
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retry_on_race(use_case: Callable[P, R]) -> Callable[P, R]:
+    """Run a write use case again when it lost a :class:`WriteRace` (SQLite takes one writer at a time).
+
+    Safe because a use case that raised stored nothing and has no effect outside its unit of work. Waits a
+    random, growing while (up to 50 ms) between attempts so racing writers spread out; gives up after
+    :data:`WRITE_ATTEMPTS` and lets the last race through (the caller sees 409 Conflict).
+    """
+
+    @functools.wraps(use_case)
+    def attempt(*args: P.args, **kwargs: P.kwargs) -> R:
+        for tries in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return use_case(*args, **kwargs)
+            except WriteRace:
+                if tries == WRITE_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**tries)))
+        raise AssertionError("unreachable")
+
+    return attempt
 
 
 commits = CommitCount()
@@ -203,6 +349,13 @@ class UnitOfWork(abc.ABC):
     users: Users
     tokens: Tokens
     audit: AuditTrail
+    training: Training
+    signatures: Signatures
+    master_records: MasterRecords
+    batch_records: BatchRecords
+    deviations: Deviations
+    instruments: Instruments
+    qc: QcRecords
     # Whose data this unit of work sees: a sponsor's id, or None for CDMO staff (every sponsor).
     sponsor_id: int | None = None
 
@@ -216,6 +369,11 @@ class UnitOfWork(abc.ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.rollback()
+
+    def reread(self) -> None:  # noqa: B027 (a no-op by default, on purpose: fakes keep no copies)
+        """Send this unit of work's changes to the database (not committed) and forget what was loaded, so that the
+        next reads return what the database stores rather than the objects in memory (a check of a write, such as
+        a checked import, reads back this way before it commits). A no-op for stores that keep no copies."""
 
     @abc.abstractmethod
     def commit(self) -> None:
