@@ -138,7 +138,8 @@ def test_demo_users_prints_each_password_once_and_new_ones_when_run_again(run: R
     assert logins["qualified-person"][0] == "qualified-person"
     assert logins["helix-vaccines"] == ("sponsor", logins["helix-vaccines"][1], "Helix Vaccines")
     assert logins["northwind-biologics"][2] == "Northwind Biologics"
-    assert len(logins) == 9
+    assert len(logins) == 11
+    assert logins["operator-2"][0] == logins["operator"][0] == "operator"
     for username, (_, password, _) in logins.items():
         assert _authenticate(database_url, username, password).username == username
         assert first.stdout.count(password) == 1

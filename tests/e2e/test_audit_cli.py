@@ -29,29 +29,29 @@ def _audited_changes(run: Run) -> None:
     assert run("user", "deactivate", "ana").exit_code == 0
 
 
-def test_verify_an_empty_trail(run: Run) -> None:
+def test_verify_a_trail_holding_only_the_import(run: Run) -> None:
     result = run("audit", "verify")
     assert result.exit_code == 0
-    assert "audit trail intact: 0 event(s) verified" in result.stdout
+    assert "audit trail intact: 1 event(s) verified" in result.stdout  # the checked import (A11-01)
 
 
 def test_verify_counts_the_events_and_show_lists_them(run: Run) -> None:
     _audited_changes(run)
     result = run("audit", "verify", "--batch-size", "2")
     assert result.exit_code == 0, result.output
-    assert "audit trail intact: 3 event(s) verified" in result.stdout
+    assert "audit trail intact: 4 event(s) verified" in result.stdout
     shown = run("audit", "show", "--record-type", "user", "--record-id", "ana", "--json")
     assert shown.exit_code == 0
     events = json.loads(shown.stdout)
     assert [(event["sequence"], event["action"], event["username"]) for event in events] == [
-        (1, "create", "system"),
-        (2, "issue-token", "system"),
-        (3, "deactivate", "system"),
+        (2, "create", "system"),
+        (3, "issue-token", "system"),
+        (4, "deactivate", "system"),
     ]
     assert "correct horse" not in shown.stdout
     table = run("audit", "show", "--user", "system", "--since", "2020-01-01")
     assert table.exit_code == 0
-    assert "3 event(s)" in table.stdout
+    assert "4 event(s)" in table.stdout  # the import and the three account changes
     assert "deactivate" in table.stdout
     assert json.loads(run("audit", "show", "--until", "2020-01-01T00:00:00+00:00", "--json").stdout) == []
 

@@ -40,11 +40,17 @@ def add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
     ] = False,
+    full_name: Annotated[
+        str | None,
+        typer.Option("--full-name", help="The printed name on the user's signatures (default: the username)."),
+    ] = None,
 ) -> None:
     """Add a user. Without --password-stdin a password is generated and printed once."""
     password = _password_from_stdin() if password_stdin else None
     with ready_app() as application:
-        created = accounts.add_user(application.unit_of_work(), username, role, sponsor_name=sponsor, password=password)
+        created = accounts.add_user(
+            application.unit_of_work(), username, role, sponsor_name=sponsor, password=password, full_name=full_name
+        )
     ui.out.print(f"added user {created.username} ({created.role.value})")
     if created.generated_password is not None:
         ui.say("password (shown once)", created.generated_password)
@@ -81,10 +87,15 @@ def reset_password(
         bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
     ] = False,
 ) -> None:
-    """Set a new password (generated and printed once unless --password-stdin); lifts a lockout."""
+    """Set a new password (generated and printed once unless --password-stdin); lifts a lockout.
+
+    The user must change it (web page "Password", or POST /api/v1/account/password) before they can sign."""
     password = _password_from_stdin() if password_stdin else None
     with ready_app() as application:
         generated = accounts.reset_password(application.unit_of_work(), username, password=password)
-    ui.out.print(f"reset the password of {username}")
+    ui.out.print(
+        f"reset the password of {username}; they must change it before they can sign records "
+        "(their API tokens are revoked)"
+    )
     if generated is not None:
         ui.say("password (shown once)", generated)
