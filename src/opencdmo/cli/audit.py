@@ -1,10 +1,13 @@
-"""Commands on the audit trail: opencdmo audit verify | show."""
+"""Commands on the audit trail: opencdmo audit verify | show | export."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,3 +99,62 @@ def show(
         )
     ui.out.print(table)
     ui.out.print(f"{len(events)} event(s)")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+def write_output(output: Path, content: str | bytes) -> None:
+    """Write an export to ``output`` ('-' for standard output), refusing a directory or a missing parent."""
+    if str(output) == "-":
+        if isinstance(content, bytes):
+            sys.stdout.buffer.write(content)
+            sys.stdout.buffer.flush()
+        else:
+            typer.echo(content, nl=False)
+        return
+    if output.is_dir():
+        raise InputError(f"--output: {output} is a directory; give a file name")
+    if not output.parent.is_dir():
+        raise InputError(f"--output: the directory {output.parent} does not exist")
+    if isinstance(content, bytes):
+        output.write_bytes(content)
+    else:
+        output.write_text(content, encoding="utf-8", newline="")
+
+
+@trail.command("export")
+@handle_errors
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write ('-' for standard output).")],
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="csv or json.")] = ExportFormat.CSV,
+    record_type: Annotated[str | None, typer.Option(help="Only events on this kind of record, e.g. 'order'.")] = None,
+    record_id: Annotated[str | None, typer.Option(help="Only events on the record with this id.")] = None,
+    tree: Annotated[
+        bool, typer.Option("--tree", help="With --record-id: also every record under it (a batch's whole trail).")
+    ] = False,
+    user: Annotated[str | None, typer.Option(help="Only events by this username ('system' for the CLI).")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time on (ISO 8601; UTC when no zone is given).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601; UTC when no zone is given).")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=audit.MAX_SEARCH_RESULTS, help="At most this many events.")
+    ] = audit.MAX_SEARCH_RESULTS,
+) -> None:
+    """Export audit events, oldest first, as CSV (every column, one row each) or JSON."""
+    query = audit.AuditQuery(
+        record_type=record_type,
+        record_id=record_id,
+        record_tree=tree,
+        username=user,
+        since=_moment(since, "--since"),
+        until=_moment(until, "--until"),
+        limit=limit,
+    )
+    with ready_app() as application:
+        events = audit.search(application.unit_of_work(), query)
+    content = audit.export_csv(events) if export_format is ExportFormat.CSV else audit.export_json(events)
+    write_output(output, content)
+    if str(output) != "-":
+        ui.out.print(f"wrote {len(events)} event(s) to {output} ({export_format.value})")

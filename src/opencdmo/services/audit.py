@@ -10,8 +10,10 @@ unambiguously; passwords and tokens are never given to them.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +22,7 @@ from typing import Any
 
 from opencdmo.domain.audit import AuditAction, AuditEvent, ChainVerdict, seal, verify_chain
 from opencdmo.errors import Forbidden, InputError
+from opencdmo.services.gmp_access import visible_batch
 from opencdmo.services.unit_of_work import UnitOfWork
 
 SYSTEM = "system"
@@ -151,12 +154,19 @@ class AuditQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
+    record_tree: bool = False
+    """With ``record_id``: that record and every record under it (ids ``record_id/...``, e.g. a batch's)."""
+    newest_first: bool = False
+    before: int | None = None
+    """Only events with a lower sequence number: the next page of a newest-first list."""
 
 
 def search(uow: UnitOfWork, query: AuditQuery) -> list[AuditEvent]:
-    """Events matching the query, oldest first; CDMO staff only."""
+    """Events matching the query, oldest first (or newest first); CDMO staff only."""
     if not 1 <= query.limit <= MAX_SEARCH_RESULTS:
         raise InputError(f"the limit must be 1 to {MAX_SEARCH_RESULTS}, not {query.limit}")
+    if query.before is not None and query.before < 1:
+        raise InputError(f"before must be a sequence number from 1, not {query.before}")
     for name, moment in (("since", query.since), ("until", query.until)):
         if moment is not None and moment.tzinfo is None:
             raise InputError(f"{name} must carry a time zone (e.g. 2026-11-26T12:00:00Z)")
@@ -171,9 +181,96 @@ def search(uow: UnitOfWork, query: AuditQuery) -> list[AuditEvent]:
             since=query.since,
             until=query.until,
             limit=query.limit,
+            record_tree=query.record_tree,
+            newest_first=query.newest_first,
+            before=query.before,
         )
 
 
 def _require_staff(uow: UnitOfWork) -> None:
     if uow.sponsor_id is not None:
         raise Forbidden("only CDMO staff may read the audit trail")
+
+
+# One batch's trail ------------------------------------------------------------------------------------------------
+
+
+def batch_events(uow: UnitOfWork, lot_number: str) -> list[AuditEvent]:
+    """The audit trail of one batch, oldest first, inside the caller's open unit of work: the events on the batch
+    (record id = lot number) and on every record under it (ids ``LOT/...``: its batch record and entries,
+    deviations, QC results, disposition). The caller has found the batch through ``gmp_access.visible_batch``; a
+    sponsor's scope reads the trail of its own batches only (the repository checks it again)."""
+    return uow.audit.of_batch(lot_number)
+
+
+def for_batch(uow: UnitOfWork, lot_number: str) -> list[AuditEvent]:
+    """The audit trail of one batch the caller may see (staff: any; its sponsor: once released), oldest first."""
+    with uow:
+        visible_batch(uow, lot_number)
+        return batch_events(uow, lot_number)
+
+
+# Export ---------------------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "sequence",
+    "occurred_at",
+    "username",
+    "action",
+    "record_type",
+    "record_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "previous_hash",
+    "hash",
+)
+"""The columns of an export, in order: every field of an event, so an export can be checked against the chain."""
+EXPORT_SCHEMA = "opencdmo.audit-trail/1"
+"""Names the layout of the JSON export."""
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_rows(events: Iterable[AuditEvent]) -> Iterator[dict[str, Any]]:
+    """Each event as a plain dict of :data:`EXPORT_COLUMNS` (the time as ISO 8601 UTC)."""
+    for event in events:
+        row = {column: getattr(event, column) for column in EXPORT_COLUMNS}
+        row["occurred_at"] = event.occurred_at.astimezone(UTC).isoformat()
+        yield row
+
+
+def _cell(value: object) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection), except
+    a plain negative number, which reads as one either way."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS) and not _is_number(text):
+        return f"'{text}"
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def export_csv(events: Iterable[AuditEvent]) -> str:
+    """Events as CSV text (RFC 4180, a header row of :data:`EXPORT_COLUMNS`); empty fields for missing values."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in export_rows(events):
+        writer.writerow([_cell(row[column]) for column in EXPORT_COLUMNS])
+    return buffer.getvalue()
+
+
+def export_json(events: Iterable[AuditEvent]) -> str:
+    """Events as a JSON document ``{"schema", "events": [...]}``, each event with every column, in the given order."""
+    document = {"schema": EXPORT_SCHEMA, "events": list(export_rows(events))}
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
