@@ -15,6 +15,7 @@ from opencdmo.api import create_app
 from opencdmo.bootstrap import App
 from opencdmo.domain import Role
 from opencdmo.services import accounts, planning, scenarios
+from tests.e2e.quality_setup import HELIX_DEVIATION, HELIX_LOT, NORTHWIND_DEVIATION, NORTHWIND_LOT, quality_records
 
 PASSWORD = "correct horse battery staple"
 OTHER_SPONSOR_MARKS = ("Northwind", "NWB", "PO-2027-001", "PO-2027-002")
@@ -162,7 +163,26 @@ WALK: dict[str, tuple[str | None, str | None]] = {
     "/api/v1/schedules/jobs": (None, None),
     "/api/v1/schedules/jobs/{job_id}": ("no-such-job", None),
     "/api/v1/kpis": (None, None),
+    "/api/v1/account": (None, None),
+    "/api/v1/deviations": (None, None),
+    "/api/v1/deviations/{number}": (HELIX_DEVIATION, NORTHWIND_DEVIATION),
+    "/api/v1/instruments": (None, None),
+    "/api/v1/qc/specifications/{process}": ("Vial fill 10 mL", None),
+    "/api/v1/qc/worklist": (None, None),
+    "/api/v1/qc/batches/{lot}/results": (HELIX_LOT, NORTHWIND_LOT),
+    "/api/v1/master-records": (None, None),
+    "/api/v1/master-records/{process}/versions/{version}": ("mAb fed-batch 2000 L", None),  # staff only: 403
+    "/api/v1/batch-records": (None, None),
+    "/api/v1/batch-records/{lot}": (HELIX_LOT, NORTHWIND_LOT),
+    "/api/v1/batches/{lot_number}/disposition": (HELIX_LOT, None),  # QA and QP only: 403
+    "/api/v1/batches/{lot_number}/record": (HELIX_LOT, NORTHWIND_LOT),
+    "/api/v1/audit": (None, None),  # QA, QP and admin only: 403
+    "/api/v1/audit/verification": (None, None),
+    "/api/v1/training": (None, None),  # staff only: 403
+    "/api/v1/training/{username}": ("op", None),  # staff only: 403
 }
+# Routes whose walk needs quality records: a released batch of each sponsor, with a deviation.
+QUALITY_ROUTES = ("/api/v1/deviations", "/api/v1/qc/", "/api/v1/batch-records", "/api/v1/batches/{lot_number}/record")
 QUERIES = {"/api/v1/schedules/compare": "?a=1&b=2"}
 
 
@@ -191,6 +211,8 @@ def test_a_sponsor_user_sees_nothing_of_another_sponsor(api: Api, template: str)
     own, _ = WALK[template]
     if template.startswith(("/api/v1/schedules", "/api/v1/kpis")):
         _plan_twice(api)
+    if template.startswith(QUALITY_ROUTES):
+        quality_records(api.app)
     status, text, _ = api.get(_fill(template, own), "hx")
     assert status in (200, 403)
     for mark in OTHER_SPONSOR_MARKS:
@@ -201,6 +223,8 @@ def test_a_sponsor_user_sees_nothing_of_another_sponsor(api: Api, template: str)
 def test_another_sponsors_record_answers_404_exactly_like_a_missing_one(api: Api, template: str) -> None:
     _, others = WALK[template]
     assert others is not None
+    if template.startswith(QUALITY_ROUTES):
+        quality_records(api.app)
     missing = "XX-0000-000"
     other_status, other_text, other_body = api.get(_fill(template, others), "hx")
     missing_status, missing_text, _ = api.get(_fill(template, missing), "hx")

@@ -18,6 +18,7 @@ from opencdmo.web import gantt
 from opencdmo.web.auth import SIGN_IN_REFUSED
 from opencdmo.web.plans import PlanCache
 from opencdmo.web.sessions import LOGIN_COOKIE, SESSION_COOKIE
+from tests.e2e.quality_setup import HELIX_DEVIATION, HELIX_LOT, NORTHWIND_DEVIATION, NORTHWIND_LOT, quality_records
 from tests.e2e.web_client import PASSWORD, Browser, Web, alert, build_web, cheap_password_hashes
 
 OTHER_SPONSOR_MARKS = ("Northwind", "NWB", "PO-2027-001", "PO-2027-002")
@@ -272,15 +273,33 @@ SPONSOR_PATHS = [
     "/schedule/versions",
     "/schedule/compare?a=1&b=1",
     "/docs",
+    "/account/password",
+    "/deviations",
+    "/deviations?status=all",
+    f"/deviations/{HELIX_DEVIATION}",
+    f"/qc/{HELIX_LOT}",
+    f"/batches/{HELIX_LOT}/record.html",
+    f"/batches/{HELIX_LOT}/record.json",
+    "/batch-records",
+    f"/batch-records/{HELIX_LOT}",
 ]
 
 
 # Pages a sponsor user may not open at all (its role lacks the action).
 SPONSOR_FORBIDDEN = [
+    f"/batches/{HELIX_LOT}/release",
+    "/audit",
+    "/audit/export.csv",
+    "/audit/export.json",
+    "/qc",
+    "/instruments",
+    "/master-records",
+    "/master-records/mAb%20fed-batch%202000%20L/v1",
     "/network",
     "/network/suites/B-USP-1",
     "/schedule/jobs/no-such-job",
     "/schedule/jobs/no-such-job.json",
+    "/training",
 ]
 # Not pages: our static assets, the JSON API (walked in test_api.py) and the public sign-in page.
 NOT_PAGES = ("/static/", "/api/", "/login")
@@ -308,6 +327,7 @@ def test_a_page_a_sponsor_may_not_open_answers_403_and_names_no_other_sponsor(pl
 
 
 def test_a_sponsor_user_sees_nothing_of_another_sponsor_anywhere(planned: Web) -> None:
+    quality_records(planned.app)  # a released batch and a deviation of each sponsor
     staff = planned.browser("ana")
     assert "Northwind" in staff.get("/schedule/data.json?start=2026-01-01&end=2029-01-01").text
     sponsor = planned.browser("hx")
@@ -324,11 +344,18 @@ def test_a_sponsor_user_sees_nothing_of_another_sponsor_anywhere(planned: Web) -
 
 @pytest.mark.parametrize(
     ("template", "other", "missing"),
-    [("/orders/{}", "PO-2027-001", "PO-2099-999"), ("/batches/{}", "NWB101-27-001", "NOPE-1")],
+    [
+        ("/orders/{}", "PO-2027-001", "PO-2099-999"),
+        ("/batches/{}", "NWB101-27-001", "NOPE-1"),
+        ("/deviations/{}", NORTHWIND_DEVIATION, "DEV-0000-0000"),
+        ("/qc/{}", NORTHWIND_LOT, "NOPE-1"),
+        ("/batches/{}/record.html", NORTHWIND_LOT, "NOPE-1"),
+    ],
 )
 def test_another_sponsors_record_answers_404_like_a_missing_one(
     planned: Web, template: str, other: str, missing: str
 ) -> None:
+    quality_records(planned.app)
     sponsor = planned.browser("hx")
     theirs = sponsor.get(template.format(other))
     absent = sponsor.get(template.format(missing))

@@ -7,7 +7,20 @@ from __future__ import annotations
 
 # Commands appear in --help in the order their modules register them: keep this order.
 # isort: off
-from opencdmo.cli import network, planning, users, audit, serve, bench
+from opencdmo.cli import (
+    network,
+    demo_quality,
+    planning,
+    users,
+    training,
+    master_records,
+    quality,
+    audit,
+    records,
+    backup,
+    serve,
+    bench,
+)
 
 # isort: on
 from opencdmo.cli.app import EXIT_BAD_INPUT, EXIT_BUG, EXIT_REFUSED, app
@@ -18,11 +31,17 @@ __all__ = [
     "EXIT_REFUSED",
     "app",
     "audit",
+    "backup",
     "bench",
+    "demo_quality",
     "main",
+    "master_records",
     "network",
     "planning",
+    "quality",
+    "records",
     "serve",
+    "training",
     "users",
 ]
 

@@ -22,7 +22,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from opencdmo.bootstrap import App
-from opencdmo.web import assets, auth, network, orders, pages, plan_jobs, schedule, versions
+from opencdmo.web import (
+    account,
+    assets,
+    audit_trail,
+    auth,
+    batch_records,
+    deviations,
+    disposition,
+    master_records,
+    network,
+    orders,
+    pages,
+    plan_jobs,
+    qc,
+    schedule,
+    training,
+    versions,
+)
 from opencdmo.web.plans import ForgetPlansOnWrites, PlanCache
 from opencdmo.web.rendering import error_page
 from opencdmo.web.security import SecurityHeaders
@@ -31,7 +48,27 @@ from opencdmo.web.sessions import WebSettings, resolve
 __all__ = ["ROUTERS", "WebSettings", "install"]
 
 API_PREFIX = "/api/"
-ROUTERS = tuple(module.router for module in (auth, pages, network, orders, schedule, plan_jobs, versions, assets))
+ROUTERS = tuple(
+    module.router
+    for module in (
+        auth,
+        pages,
+        account,
+        network,
+        orders,
+        schedule,
+        plan_jobs,
+        versions,
+        training,
+        master_records,
+        batch_records,
+        disposition,
+        audit_trail,
+        deviations,
+        qc,
+        assets,
+    )
+)
 """Every router of the web pages, in the order they are matched."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from opencdmo import domain
 from opencdmo.api.deps import get_read_cache, scope_of
 from opencdmo.domain import Action
-from opencdmo.services import catalogue
+from opencdmo.services import accounts, catalogue
 from opencdmo.services.planning import OperationLine
 from opencdmo.services.unit_of_work import UnitOfWork
 from opencdmo.web.plans import PlanView, cache_of
@@ -33,6 +33,9 @@ OrderViewer = Annotated[Viewer, Depends(page(Action.VIEW_ORDERS))]
 
 UPCOMING = 10
 BUSIEST = 12
+ALERT_DAYS = 7
+ALERTED_ROLES = frozenset({domain.Role.ADMIN, domain.Role.QA})
+"""Who sees the security alerts (accounts locked by failed attempts, P11-23) on the dashboard."""
 
 
 def plan_of(request: Request, viewer: Viewer) -> PlanView | None:
@@ -115,6 +118,11 @@ def dashboard(request: Request, viewer: AnyViewer) -> HTMLResponse:
         key = ("dashboard-order-book", scope_of(viewer.identity).sponsor_id, today)
         context["backlog"], context["upcoming"] = get_read_cache(request).get(key, order_book)
     context["busiest"] = BUSIEST
+    context["alerts"] = []
+    if viewer.identity.role in ALERTED_ROLES:
+        since = datetime.now(UTC) - timedelta(days=ALERT_DAYS)
+        context["alerts"] = accounts.recent_alerts(viewer.unit_of_work(), since)[::-1]
+    context["alert_days"] = ALERT_DAYS
     return render(request, "dashboard.html", context)
 
 
