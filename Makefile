@@ -19,12 +19,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Idempotent: a second `make run` rebuilds the same demo (its sponsor users stay bound to their sponsors) and
-# prints new passwords for the demo users. The last step serves in the foreground until Ctrl-C.
+# Idempotent: a second `make run` keeps the demo it built (GMP records are never deleted; remove
+# var/opencdmo.sqlite3 to start afresh), plans it again and prints new passwords for the demo users.
+# demo-quality takes a few batches through execution, QC and release before the plan is made (so the plan
+# knows), and before demo-users: it signs as the demo staff with passwords it keeps in memory only, and
+# demo-users then hands out the ones to sign in with. The last step serves in the foreground until Ctrl-C.
 run: setup
 	$(BIN)/opencdmo init
-	$(BIN)/opencdmo demo --replace
+	$(BIN)/opencdmo demo --if-empty
 	$(BIN)/opencdmo status
+	$(BIN)/opencdmo demo-quality
 	$(BIN)/opencdmo schedule --gantt var/schedule.html
 	$(BIN)/opencdmo demo-users
 	$(BIN)/opencdmo serve --host $(HOST) --port $(PORT)

@@ -190,16 +190,46 @@ def test_names_with_brackets_are_shown_as_written(run: Run, tmp_path: Path) -> N
     assert "broken[bold].yaml: orders[2].program: unknown program of 'Helix [/x] [red]Vaccines'" in refused.stderr
 
 
-def test_the_make_run_sequence_runs_twice(run: Run) -> None:
-    """`make run` rebuilds the demo over its own demo users: the sponsor users stay bound, passwords renew."""
-    steps = (("init",), ("demo", "--replace", "--sites", "2", "--batches", "12"), ("demo-users",))
-    outputs = []
+def test_the_make_run_sequence_runs_twice(run: Run, database_url: str) -> None:
+    """`make run` twice: the second keeps the demo and its GMP records, plans again and renews the passwords of the
+    demo users (the sponsor users stay bound)."""
+    steps = (
+        ("init",),
+        ("demo", "--if-empty", "--sites", "2", "--batches", "12"),
+        ("status", "--json"),
+        ("demo-quality",),
+        ("schedule", "--strategy", "greedy"),
+        ("demo-users",),
+    )
+    outputs: list[dict[str, str]] = []
     for _ in range(2):
+        outputs.append({})
         for step in steps:
             result = run(*step)
             assert result.exit_code == 0, f"{' '.join(step)}: {result.stderr}"
-        outputs.append(result.stdout)
-    first, second = ([line.split() for line in output.splitlines() if " sponsor " in line] for output in outputs)
-    assert len(first) == len(second) == 2
-    assert [row[0] for row in first] == [row[0] for row in second]  # the same sponsor users ...
-    assert [row[2] for row in first] != [row[2] for row in second]  # ... with new passwords
+            outputs[-1][step[0]] = result.stdout
+    first, second = outputs
+    assert "loaded the demo CDMO" in first["demo"]
+    assert "the existing demo is kept" in second["demo"]
+    assert "to start afresh" in second["demo"]
+    if database_url.startswith("sqlite"):  # the file to remove is named
+        assert "opencdmo.sqlite3 and run it again" in second["demo"]
+    assert "wrote the quality demo" in first["demo-quality"]
+    for stage in ("released", "rejected", "in QC", "in progress"):
+        assert stage in first["demo-quality"]
+    assert "already holds GMP records" in second["demo-quality"]
+    kept = ("sites", "suites", "sponsors", "programs", "orders", "batches")
+    counts_before, counts_after = (json.loads(output["status"])["row_counts"] for output in outputs)
+    assert {name: counts_before[name] for name in kept} == {name: counts_after[name] for name in kept}
+    counts = json.loads(run("status", "--json").stdout)["batches_by_status"]
+    assert counts["released"] >= 2
+    assert counts["rejected"] >= 1
+    logins = [[line.split() for line in output["demo-users"].splitlines() if " sponsor " in line] for output in outputs]
+    assert len(logins[0]) == len(logins[1]) == 2
+    assert [row[0] for row in logins[0]] == [row[0] for row in logins[1]]  # the same sponsor users ...
+    assert [row[2] for row in logins[0]] != [row[2] for row in logins[1]]  # ... with new passwords
+
+    replaced = run("demo", "--replace", "--sites", "2", "--batches", "12")
+    assert replaced.exit_code == 1
+    assert "GMP records" in replaced.stderr
+    assert run("demo", "--if-empty", "--replace").exit_code == 2

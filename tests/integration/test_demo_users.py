@@ -8,10 +8,20 @@ from opencdmo import domain
 from opencdmo.adapters import scenario_file
 from opencdmo.adapters.repositories import Scope
 from opencdmo.bootstrap import App
-from opencdmo.demo.users import STAFF_ROLES, Outcome, demo_users, ensure_demo_users, sponsor_username
+from opencdmo.demo.users import (
+    FULL_NAMES,
+    STAFF_ROLES,
+    Outcome,
+    demo_users,
+    ensure_demo_users,
+    signing_passwords,
+    sponsor_username,
+    staff_users,
+)
 from opencdmo.domain import Role
 from opencdmo.errors import Conflict, Unauthorized
-from opencdmo.services import accounts, scenarios
+from opencdmo.services import accounts, scenarios, signatures
+from opencdmo.services.signatures import Credentials
 
 PASSWORD = "correct horse battery staple"
 
@@ -91,7 +101,16 @@ def test_sponsor_usernames_are_valid_login_names(name: str, username: str) -> No
 def test_demo_users_never_share_a_name() -> None:
     wanted = demo_users(["QA", "Qa", "Third Sponsor"])
     assert [user.username for user in wanted][-2:] == ["qa-1", "qa-2"]
-    assert len({user.username for user in wanted}) == len(wanted) == len(STAFF_ROLES) + 2
+    assert len({user.username for user in wanted}) == len(wanted) == len(STAFF_ROLES) + 2 + 2
+
+
+def test_the_demo_staff_are_one_per_role_and_a_second_operator_and_analyst_with_full_names() -> None:
+    staff = staff_users()
+    assert [user.username for user in staff] == [*(role.value for role in STAFF_ROLES), "operator-2", "qc-analyst-2"]
+    assert [user.role for user in staff[-2:]] == [Role.OPERATOR, Role.QC_ANALYST]
+    names = [user.full_name for user in staff]
+    assert all(names)
+    assert len(set(names)) == len(names)
 
 
 def test_demo_users_get_a_generated_password_each_that_signs_in(loaded: App) -> None:
@@ -99,7 +118,7 @@ def test_demo_users_get_a_generated_password_each_that_signs_in(loaded: App) -> 
 
     sponsors = list(_sponsors(loaded))[:2]
     assert [(login.username, login.role, login.sponsor) for login in logins] == [
-        *((role.value, role, None) for role in STAFF_ROLES),
+        *((user.username, user.role, None) for user in staff_users()),
         (sponsor_username(sponsors[0]), Role.SPONSOR, sponsors[0]),
         (sponsor_username(sponsors[1]), Role.SPONSOR, sponsors[1]),
     ]
@@ -112,6 +131,8 @@ def test_demo_users_get_a_generated_password_each_that_signs_in(loaded: App) -> 
         identity = accounts.authenticate(loaded.unit_of_work(), login.username, login.password)
         assert identity.role is login.role
         assert (identity.sponsor_id is None) == (login.sponsor is None)
+    assert accounts.account(loaded.unit_of_work(), "operator-2").full_name == FULL_NAMES["operator-2"]
+    assert accounts.account(loaded.unit_of_work(), "qa").full_name == "Quentin Hale"
 
 
 def test_running_it_again_resets_passwords_and_reactivates_no_one(loaded: App) -> None:
@@ -160,3 +181,33 @@ def test_demo_users_survive_a_replace_of_the_same_network(loaded: App, sample_te
         identity = accounts.authenticate(loaded.unit_of_work(), login.username, login.password)
         if login.sponsor is not None:
             assert identity.sponsor_id == _sponsors(loaded)[login.sponsor].id
+
+
+# Signing passwords for the quality demo ---------------------------------------------------------------------------
+
+
+def _can_sign(app: App, username: str, password: str) -> None:
+    signatures.authenticate(app.unit_of_work(), username, Credentials(password=password, username=username))
+
+
+def test_signing_passwords_add_the_missing_staff_and_renew_the_others(loaded: App) -> None:
+    accounts.add_user(loaded.unit_of_work(), "qa", Role.QA, password=PASSWORD)
+    passwords = signing_passwords(loaded.unit_of_work(), ["qa", "operator-2"])
+
+    assert set(passwords) == {"qa", "operator-2"}
+    for username, password in passwords.items():
+        _can_sign(loaded, username, password)  # a reset password would be refused: it was changed at once
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(loaded.unit_of_work(), "qa", PASSWORD)
+    with loaded.unit_of_work() as uow:
+        assert uow.users.get("planner") is None  # only the staff asked for
+        second = uow.users.get("operator-2")
+        assert second is not None
+        assert second.full_name == FULL_NAMES["operator-2"]
+
+
+def test_signing_passwords_refuse_a_user_of_the_demo_name_but_another_role(loaded: App) -> None:
+    accounts.add_user(loaded.unit_of_work(), "qa", Role.VIEWER, password=PASSWORD)
+    with pytest.raises(Conflict, match="not the demo's qa"):
+        signing_passwords(loaded.unit_of_work(), ["qa"])
+    assert accounts.authenticate(loaded.unit_of_work(), "qa", PASSWORD).role is Role.VIEWER

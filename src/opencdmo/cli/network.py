@@ -51,10 +51,35 @@ def demo(
         Path | None, typer.Option("--write", help="Write the scenario file here instead of loading it.")
     ] = None,
     replace: Annotated[bool, typer.Option(help="Replace whatever the database holds.")] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Build the demo only when the database holds no network; else keep it."),
+    ] = False,
 ) -> None:
-    """Build a realistic demo CDMO network and order book, and load it (or write it with --write)."""
+    """Build a realistic demo CDMO network and order book, and load it (or write it with --write).
+
+    A database holding GMP records cannot be replaced (they are never deleted): --if-empty keeps whatever
+    network is there, which is what a second `make run` does.
+    """
     from opencdmo.demo import build_demo
 
+    if if_empty and (replace or write):
+        raise InputError("--if-empty goes with neither --replace nor --write")
+    if if_empty:
+        with ready_app() as application:
+            kept = not scenarios.summarise(application.unit_of_work()).is_empty
+            location = application.engine.url
+        if kept:
+            afresh = (
+                f"remove {location.database} and run it again"
+                if location.get_backend_name() == "sqlite" and location.database
+                else "use a new, empty database"
+            )
+            ui.out.print(
+                f"the database already holds a network: the existing demo is kept (to start afresh, {afresh})",
+                soft_wrap=True,
+            )
+            return
     if write:
         with ui.steps("building the demo CDMO") as announce:
             scenario = build_demo(sites=sites, batches=batches, seed=seed, progress=announce)
@@ -101,13 +126,38 @@ def import_(
     file: Annotated[Path, typer.Argument(help="Scenario file (YAML), see docs/scenario-format.md.")],
     replace: Annotated[bool, typer.Option(help="Replace whatever the database holds.")] = False,
 ) -> None:
-    """Load a scenario file in one transaction: all of it, or nothing if any part is wrong."""
+    """Load a scenario file in one transaction: all of it, or nothing if any part is wrong.
+
+    The import is checked (EU GMP Annex 11 §4.8): each kind of record is counted and hashed as read from the file
+    and again as read back from the database before the commit; any difference stores nothing.
+    """
     with ready_app() as application, ui.steps(f"importing {file}") as announce:
         announce("reading the file")
         scenario = scenario_file.read_scenario(file)
-        counts = scenarios.import_scenario(application.unit_of_work(), scenario, replace=replace, progress=announce)
+        report = scenarios.import_checked(
+            application.unit_of_work(),
+            scenario,
+            source=file.name,
+            document=scenario_file.scenario_document,
+            replace=replace,
+            progress=announce,
+        )
+    _print_checks(report)
     ui.out.print(f"imported {file}: ", end="")
-    _print_counts(counts)
+    _print_counts(report.row_counts)
+
+
+def _print_checks(report: scenarios.ImportReport) -> None:
+    table = Table("kind", "in the file", "read back", "sha-256 (file = database)", "check", title="Import check")
+    for check in report.checks:
+        table.add_row(
+            check.kind,
+            f"{check.file_count:,}",
+            f"{check.stored_count:,}",
+            check.file_sha256,
+            "match" if check.matches else "DIFFERS",
+        )
+    ui.out.print(table)
 
 
 @app.command()

@@ -1,4 +1,6 @@
-"""Demo sign-ins (``opencdmo demo-users``): one user per staff role and one for each of two demo sponsors.
+"""Demo sign-ins (``opencdmo demo-users``): one user per staff role, a second operator and a second QC analyst (so
+second-person verification can be shown), and one user for each of two demo sponsors. Staff users carry an
+invented full name, the printed name of their electronic signatures.
 
 Passwords are always generated (there is no default password anywhere) and returned once. Run again, the use
 case resets the demo users' passwords instead of adding them, so a second ``make run`` prints fresh ones. It
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from opencdmo import domain
 from opencdmo.domain.accounts import USERNAME_PATTERN
+from opencdmo.errors import Conflict
 from opencdmo.services import accounts
 from opencdmo.services.unit_of_work import UnitOfWork
 
@@ -28,7 +32,23 @@ STAFF_ROLES: tuple[domain.Role, ...] = (
     domain.Role.QUALIFIED_PERSON,
     domain.Role.VIEWER,
 )
-"""Every role but sponsor; each demo staff user is named after its role (``planner``, ``qc-analyst``...)."""
+"""Every role but sponsor; each has a demo staff user named after it (``planner``, ``qc-analyst``...)."""
+
+SECOND_OPERATOR = "operator-2"
+SECOND_QC_ANALYST = "qc-analyst-2"
+
+FULL_NAMES: dict[str, str] = {
+    "admin": "Alex Marsh",
+    "planner": "Priya Nandakumar",
+    "operator": "Olivia Ortega",
+    SECOND_OPERATOR: "Owen Hartley",
+    "qc-analyst": "Chloe Brennan",
+    SECOND_QC_ANALYST: "Carlos Mendes",
+    "qa": "Quentin Hale",
+    "qualified-person": "Petra Lindqvist",
+    "viewer": "Victor Chen",
+}
+"""The printed names of the demo staff (invented)."""
 
 DEMO_SPONSORS = 2
 """How many sponsors get a demo user: the first ones stored (the demo stores its largest sponsors first)."""
@@ -48,6 +68,14 @@ class DemoUser:
     username: str
     role: domain.Role
     sponsor: str | None = None
+    full_name: str | None = None
+
+
+def staff_users() -> list[DemoUser]:
+    """The demo staff: one user per role in :data:`STAFF_ROLES`, then a second operator and a second QC analyst."""
+    wanted = [DemoUser(role.value, role) for role in STAFF_ROLES]
+    wanted += [DemoUser(SECOND_OPERATOR, domain.Role.OPERATOR), DemoUser(SECOND_QC_ANALYST, domain.Role.QC_ANALYST)]
+    return [DemoUser(user.username, user.role, None, FULL_NAMES.get(user.username)) for user in wanted]
 
 
 @dataclass(frozen=True)
@@ -70,7 +98,7 @@ def sponsor_username(sponsor_name: str) -> str:
 
 def demo_users(sponsor_names: Sequence[str]) -> list[DemoUser]:
     """The demo users for a network whose sponsors are ``sponsor_names`` (in the order they were stored)."""
-    wanted = [DemoUser(role.value, role) for role in STAFF_ROLES]
+    wanted = staff_users()
     taken = {user.username for user in wanted}
     for name in sponsor_names[:DEMO_SPONSORS]:
         base = username = sponsor_username(name)
@@ -83,8 +111,14 @@ def demo_users(sponsor_names: Sequence[str]) -> list[DemoUser]:
     return wanted
 
 
-def ensure_demo_users(uow: UnitOfWork) -> list[DemoLogin]:
-    """Add the demo users with generated passwords, or reset the passwords of those that exist already."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_demo_users(uow: UnitOfWork, *, now: Callable[[], datetime] = _utcnow) -> list[DemoLogin]:
+    """Add the demo users with generated passwords, or reset the passwords of those that exist already.
+
+    ``now`` is when a new user is created (the quality demo creates its staff at the start of its history)."""
     with uow:
         sponsor_names = [sponsor.name for sponsor in uow.sponsors.list()]
         wanted = demo_users(sponsor_names)
@@ -97,7 +131,9 @@ def ensure_demo_users(uow: UnitOfWork) -> list[DemoLogin]:
     logins = []
     for user in wanted:
         if user.username not in found:
-            added = accounts.add_user(uow, user.username, user.role, sponsor_name=user.sponsor)
+            added = accounts.add_user(
+                uow, user.username, user.role, sponsor_name=user.sponsor, full_name=user.full_name, now=now
+            )
             logins.append(DemoLogin(user.username, user.role, user.sponsor, added.generated_password, Outcome.CREATED))
             continue
         role, sponsor, active = found[user.username]
@@ -109,3 +145,46 @@ def ensure_demo_users(uow: UnitOfWork) -> list[DemoLogin]:
             password = accounts.reset_password(uow, user.username)
             logins.append(DemoLogin(user.username, role, sponsor, password, Outcome.RESET))
     return logins
+
+
+def signing_passwords(
+    uow: UnitOfWork, usernames: Sequence[str], *, now: Callable[[], datetime] = _utcnow
+) -> dict[str, str]:
+    """Passwords the demo staff ``usernames`` can sign with now, for a program that signs as them (the quality demo).
+
+    A missing demo staff user is added (created at ``now``) with a generated password; an existing one gets a
+    reset password, changed at once to another generated one, since a reset password cannot sign (P11-19). The
+    passwords are returned and never printed or stored; ``opencdmo demo-users`` hands out new ones afterwards.
+    Refuses (:class:`Conflict`) a user of that name whose role is not the demo's, or who is deactivated.
+    """
+    wanted = {user.username: user for user in staff_users()}
+    unknown = [username for username in usernames if username not in wanted]
+    if unknown:
+        raise ValueError(f"not demo staff: {', '.join(unknown)}")
+    with uow:
+        found = {username: uow.users.get(username) for username in usernames}
+        standing = {
+            username: (user.role, user.sponsor is None, user.active)
+            for username, user in found.items()
+            if user is not None
+        }
+    passwords: dict[str, str] = {}
+    for username in usernames:
+        user = wanted[username]
+        if username not in standing:
+            added = accounts.add_user(uow, username, user.role, full_name=user.full_name, now=now)
+            assert added.generated_password is not None
+            passwords[username] = added.generated_password
+            continue
+        role, staff, active = standing[username]
+        if role is not user.role or not staff or not active:
+            raise Conflict(
+                f"the user {username} exists but is not the demo's {user.role.value} (or is deactivated): "
+                "the quality demo signs as the demo staff; use a new database"
+            )
+        reset = accounts.reset_password(uow, username)
+        assert reset is not None
+        chosen = accounts.generate_password()
+        accounts.change_password(uow, username, reset, chosen, now=now)
+        passwords[username] = chosen
+    return passwords
