@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint typecheck unit bench bench-web clean
 
@@ -40,8 +41,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): each test has its own database (an SQLite file, or a PostgreSQL schema) and the
+# browser tests start one server per worker, so tests never share state.
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: setup
 	$(BIN)/python bench/bench_demo_scale.py

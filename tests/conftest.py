@@ -7,6 +7,7 @@ own, dropped afterwards, so tests never see each other's rows and the server's d
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = postgres_url()
     if base is None:
         pytest.skip(f"PostgreSQL not configured: set {POSTGRES_URL_VARIABLE}")
+    if "app" in request.fixturenames:
+        # A migrated database is wanted: clone the session's migrated template (0.1 s instead of 1 s of DDL).
+        yield from _clone_of(base, request.getfixturevalue("migrated_postgres_template"))
+        return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(db.parse_url(base))
     with admin.begin() as connection:
@@ -70,6 +75,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
+def _database_url(base: str, name: str) -> str:
+    return db.parse_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to the newest revision once per session (per xdist worker)."""
+    base = postgres_url()
+    assert base is not None
+    name = f"tpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db.parse_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = db.make_engine(_database_url(base, name))
+    db.upgrade(engine)
+    engine.dispose()  # a template database must have no connections while it is copied
+    try:
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _clone_of(base: str, template: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(db.parse_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY WAL_LOG'))
+    try:
+        yield _database_url(base, name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def empty_engine(database_url: str) -> Iterator[Engine]:
     engine = db.make_engine(database_url)
@@ -77,11 +119,26 @@ def empty_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to the newest revision once per session: copying it is much cheaper than
+    running every migration for each test (SQLite rebuilds altered tables)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(database_url: str) -> Iterator[App]:
+def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[App]:
     """The application on a migrated, empty database of each backend."""
+    if database_url.startswith("sqlite:///"):
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), database_url.removeprefix("sqlite:///"))
     application = bootstrap(Settings(database_url=database_url))
-    db.upgrade(application.engine)
+    db.upgrade(application.engine)  # a no-op on the copied SQLite template; migrates a PostgreSQL schema
     yield application
     application.engine.dispose()
 

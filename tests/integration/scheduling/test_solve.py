@@ -125,7 +125,8 @@ def test_auto_uses_lns_for_a_few_hundred_tasks_with_changeovers_and_reports_a_bo
     assert 300 < len(problem.tasks) < 1200
     assert is_large(problem)
     baseline = evaluate(problem, greedy(problem)).total
-    result = solve(problem, time_limit=3, workers=1, seed=1)
+    # 10 s rather than 3: the suite runs two workers on two cores, so the solver gets part of a core at times.
+    result = solve(problem, time_limit=10, workers=1, seed=1)
     assert result.strategy == "lns"
     assert result.schedule is not None
     assert check(problem, result.schedule) == []
