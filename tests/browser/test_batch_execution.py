@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from opencdmo.domain import Role
@@ -73,9 +75,25 @@ def _record(page: Page, parameter: str, step: int, value: str, *, check: bool = 
     form.get_by_role("button", name="Record").click()
 
 
-def test_an_operator_records_in_step_order_and_corrects_with_a_reason(page: Page, live_server: LiveServer) -> None:
+@pytest.fixture
+def own_batch(live_server: LiveServer) -> Iterator[tuple[str, str, str]]:
+    """(suffix, lot, operator's password); afterwards the batch, left in progress, is cancelled: the server is
+    shared, and a later re-plan must not meet a started batch that no stored plan ever placed (the planner cannot
+    yet place one that started outside any plan: see the issue notes)."""
     suffix = secrets.token_hex(3)
     lot, password = _own_batch_and_master(live_server, suffix)
+    yield suffix, lot, password
+    with live_server.app.unit_of_work() as uow:
+        batch = uow.batches.get(lot)
+        assert batch is not None
+        batch.cancel("browser test finished")
+        uow.commit()
+
+
+def test_an_operator_records_in_step_order_and_corrects_with_a_reason(
+    page: Page, live_server: LiveServer, own_batch: tuple[str, str, str]
+) -> None:
+    suffix, lot, password = own_batch
     sign_in(page, f"op-{suffix}", password)
 
     page.goto(f"/batches/{lot}")
