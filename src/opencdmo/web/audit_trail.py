@@ -177,6 +177,12 @@ def _exported(
 DOWNLOAD_HEADERS = {"Cache-Control": "no-store"}
 
 
+def _download(body: str | bytes, media_type: str, filename: str) -> Response:
+    """An export as an attachment that no cache keeps."""
+    headers = {**DOWNLOAD_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=media_type, headers=headers)
+
+
 @router.get("/audit/export.csv")
 def export_csv(
     viewer: AuditViewer,
@@ -189,11 +195,7 @@ def export_csv(
 ) -> Response:
     """The search's events, oldest first (at most :data:`audit.MAX_SEARCH_RESULTS`), as CSV."""
     events = _exported(viewer, record_type, record_id, tree, user, since, until)
-    return Response(
-        audit.export_csv(events),
-        media_type="text/csv; charset=utf-8",
-        headers={**DOWNLOAD_HEADERS, "Content-Disposition": 'attachment; filename="audit-trail.csv"'},
-    )
+    return _download(audit.export_csv(events), "text/csv; charset=utf-8", "audit-trail.csv")
 
 
 @router.get("/audit/export.json")
@@ -208,11 +210,7 @@ def export_json(
 ) -> Response:
     """The search's events, oldest first (at most :data:`audit.MAX_SEARCH_RESULTS`), as JSON."""
     events = _exported(viewer, record_type, record_id, tree, user, since, until)
-    return Response(
-        audit.export_json(events),
-        media_type="application/json",
-        headers={**DOWNLOAD_HEADERS, "Content-Disposition": 'attachment; filename="audit-trail.json"'},
-    )
+    return _download(audit.export_json(events), "application/json", "audit-trail.json")
 
 
 @router.post("/audit/verification", response_class=HTMLResponse)
